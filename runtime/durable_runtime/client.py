@@ -1,0 +1,260 @@
+"""DurableClient: the managed service's durable APIs, with boto3's Lambda method names and shapes."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+from typing import Any
+
+from .engine.history import render_history
+from .engine.ids import ExecutionArn, FunctionArn
+from .engine.services import EngineServices, current_services
+from .engine.starting import DurableExecutionAlreadyStartedException, start_execution
+from .exceptions import ErrorObject, ValidationError
+from .journal.records import ExecutionRecord, ExecutionStatus, OperationRecord
+
+__all__ = ["DurableClient", "DurableExecutionAlreadyStartedException", "ResourceNotFoundException"]
+
+
+class ResourceNotFoundException(LookupError):  # noqa: N818 - boto3's name for the same condition
+    """The execution is not in the journal (never started, or its retention ended)."""
+
+
+def _ts(epoch: float | None) -> datetime.datetime | None:
+    return None if epoch is None else datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
+
+
+def _without_none(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in mapping.items() if value is not None}
+
+
+class DurableClient:
+    """Start, inspect, list and stop durable executions; same methods and shapes as boto3's Lambda client."""
+
+    def __init__(self, services: EngineServices | None = None, *, session: Any = None) -> None:
+        if services is None and session is not None:
+            from .engine.services import services_from_environment
+
+            services = services_from_environment(session)
+        self._services = services
+
+    @property
+    def services(self) -> EngineServices:
+        """The engine services this client talks to."""
+        return self._services or current_services()
+
+    # region starting and stopping
+    def start_execution(
+        self,
+        function: str,
+        input: str | None = None,  # noqa: A002 - the documented parameter name
+        execution_name: str | None = None,
+        *,
+        execution_timeout: int | None = None,
+    ) -> dict[str, Any]:
+        """Start an execution of `function` (name or ARN; a version or alias qualifier pins that version).
+
+        Idempotent by name: the same name and input return the existing execution; the same name with another
+        input raises DurableExecutionAlreadyStartedException.
+        """
+        services = self.services
+        function_arn, version = services.invoker.resolve(function)
+        name = execution_name or str(uuid.uuid4())
+        record, created = start_execution(
+            services, function_arn, version, name, input, execution_timeout_seconds=execution_timeout
+        )
+        if created:
+            from .engine.envelope import ResumeRequest
+
+            arn = ExecutionArn.parse(record.arn)
+            services.invoker.invoke_async(arn.qualified_function_arn, ResumeRequest(arn, "start").to_event())
+        return {"DurableExecutionArn": record.arn, "StartTimestamp": _ts(record.started_at)}
+
+    def stop_durable_execution(
+        self, DurableExecutionArn: str, Error: dict[str, Any] | None = None  # noqa: N803
+    ) -> dict[str, Any]:
+        """Close a running execution as STOPPED; later resumes and callbacks for it are rejected."""
+        from .journal.records import EXECUTION_END_POSITION, JournalEvent
+
+        arn = ExecutionArn.parse(DurableExecutionArn)
+        record = self._execution(arn)
+        if record.status != ExecutionStatus.RUNNING:
+            raise ValidationError(f"execution {DurableExecutionArn} is already {record.status.value}; nothing to stop")
+        now = self.services.clock.now()
+        error = ErrorObject.from_dict(Error) if Error else None
+        details = {"Error": {"Payload": error.to_dict()}} if error else {}
+        event = JournalEvent("ExecutionStopped", now, (record.invocation_seq + 1, EXECUTION_END_POSITION), details)
+        closed = self.services.store.close_execution(
+            arn.journal_key, ExecutionStatus.STOPPED, result=None, result_ref=None, error=error, events=[event],
+            ended_at=now, expires_at=int(now + record.retention_days * 86_400),
+        )
+        if not closed:
+            raise ValidationError(f"execution {DurableExecutionArn} closed before it could be stopped")
+        return {"StopTimestamp": _ts(now)}
+    # endregion
+
+    # region reading
+    def get_durable_execution(self, DurableExecutionArn: str) -> dict[str, Any]:  # noqa: N803
+        """The execution's status, input, result or error and timestamps."""
+        arn = ExecutionArn.parse(DurableExecutionArn)
+        snapshot = self.services.store.load(arn.journal_key)
+        if snapshot.execution is None:
+            raise ResourceNotFoundException(f"no durable execution {DurableExecutionArn}")
+        record = snapshot.execution
+        result = record.result
+        if record.result_ref:
+            result = self.services.payloads.get(record.result_ref)
+        return _without_none({
+            "DurableExecutionArn": record.arn,
+            "DurableExecutionName": record.execution_name,
+            "FunctionArn": f"{record.function_arn}:{record.version}",
+            "InputPayload": snapshot.input_payload,
+            "Result": result,
+            "Error": record.error.to_dict() if record.error else None,
+            "StartTimestamp": _ts(record.started_at),
+            "EndTimestamp": _ts(record.ended_at),
+            "Status": record.status.value,
+            "Version": record.version,
+        })
+
+    def get_durable_execution_history(
+        self,
+        DurableExecutionArn: str,  # noqa: N803
+        IncludeExecutionData: bool = False,  # noqa: N803, FBT001, FBT002
+        MaxItems: int | None = None,  # noqa: N803
+        Marker: str | None = None,  # noqa: N803
+        ReverseOrder: bool = False,  # noqa: N803, FBT001, FBT002
+    ) -> dict[str, Any]:
+        """The event history, numbered from 1, in the managed service's format."""
+        arn = ExecutionArn.parse(DurableExecutionArn)
+        snapshot = self.services.store.load(arn.journal_key)
+        if snapshot.execution is None:
+            raise ResourceNotFoundException(f"no durable execution {DurableExecutionArn}")
+        events = render_history(snapshot, self.services, include_execution_data=IncludeExecutionData)
+        if ReverseOrder:
+            events.reverse()
+        return _page(events, "Events", MaxItems, Marker)
+
+    def get_durable_execution_state(
+        self,
+        DurableExecutionArn: str,  # noqa: N803
+        CheckpointToken: str | None = None,  # noqa: N803, ARG002 - accepted for signature compatibility
+        Marker: str | None = None,  # noqa: N803
+        MaxItems: int | None = None,  # noqa: N803
+    ) -> dict[str, Any]:
+        """The current state of every operation, in the API's Operation shape."""
+        arn = ExecutionArn.parse(DurableExecutionArn)
+        snapshot = self.services.store.load(arn.journal_key)
+        if snapshot.execution is None:
+            raise ResourceNotFoundException(f"no durable execution {DurableExecutionArn}")
+        finished = {
+            event.operation_id for inv in snapshot.invocations.values() for event in inv.events
+            if event.event_type == "WaitSucceeded"
+        }
+        operations = [_operation_shape(record, record.operation_id in finished) for record in snapshot.operations.values()]
+        operations.sort(key=lambda op: op.get("StartTimestamp") or datetime.datetime.min.replace(tzinfo=datetime.timezone.utc))
+        return _page(operations, "Operations", MaxItems, Marker)
+
+    def list_durable_executions_by_function(
+        self,
+        FunctionName: str,  # noqa: N803
+        Qualifier: str | None = None,  # noqa: N803
+        DurableExecutionName: str | None = None,  # noqa: N803
+        Statuses: list[str] | None = None,  # noqa: N803
+        StartedAfter: datetime.datetime | None = None,  # noqa: N803
+        StartedBefore: datetime.datetime | None = None,  # noqa: N803
+        ReverseOrder: bool = False,  # noqa: N803, FBT001, FBT002
+        Marker: str | None = None,  # noqa: N803
+        MaxItems: int = 50,  # noqa: N803
+    ) -> dict[str, Any]:
+        """A function's executions by start time (oldest first unless ReverseOrder), filtered as asked."""
+        function_arn, _ = self.services.invoker.resolve(FunctionName)
+        unqualified = FunctionArn.parse(function_arn).unqualified
+        wanted: list[dict[str, Any]] = []
+        marker = Marker
+        while len(wanted) < MaxItems:
+            page = self.services.store.list_executions(unqualified, limit=MaxItems, marker=marker,
+                                                      newest_first=ReverseOrder)
+            wanted.extend(
+                _summary(record) for record in page.executions
+                if _matches(record, Qualifier, DurableExecutionName, Statuses, StartedAfter, StartedBefore)
+            )
+            marker = page.next_marker
+            if marker is None:
+                break
+        return _without_none({"DurableExecutions": wanted[:MaxItems], "NextMarker": marker})
+    # endregion
+
+    def _execution(self, arn: ExecutionArn) -> ExecutionRecord:
+        record = self.services.store.get_execution(arn.journal_key)
+        if record is None:
+            raise ResourceNotFoundException(f"no durable execution {arn}")
+        return record
+
+
+def _page(items: list[dict[str, Any]], key: str, max_items: int | None, marker: str | None) -> dict[str, Any]:
+    start = int(marker) if marker else 0
+    end = len(items) if not max_items else start + max_items
+    page: dict[str, Any] = {key: items[start:end]}
+    if end < len(items):
+        page["NextMarker"] = str(end)
+    return page
+
+
+def _matches(
+    record: ExecutionRecord,
+    qualifier: str | None,
+    name: str | None,
+    statuses: list[str] | None,
+    after: datetime.datetime | None,
+    before: datetime.datetime | None,
+) -> bool:
+    started = _ts(record.started_at)
+    assert started is not None
+    return (
+        (qualifier is None or qualifier == record.version)
+        and (name is None or name == record.execution_name)
+        and (not statuses or record.status.value in statuses)
+        and (after is None or started > after)
+        and (before is None or started < before)
+    )
+
+
+def _summary(record: ExecutionRecord) -> dict[str, Any]:
+    return _without_none({
+        "DurableExecutionArn": record.arn,
+        "DurableExecutionName": record.execution_name,
+        "FunctionArn": f"{record.function_arn}:{record.version}",
+        "Status": record.status.value,
+        "StartTimestamp": _ts(record.started_at),
+        "EndTimestamp": _ts(record.ended_at),
+    })
+
+
+def _operation_shape(record: OperationRecord, wait_finished: bool) -> dict[str, Any]:
+    status = "SUCCEEDED" if wait_finished else record.status.value
+    result = {"Result": record.result} if record.result is not None else {}
+    error = {"Error": record.error.to_dict()} if record.error else {}
+    shape: dict[str, Any] = _without_none({
+        "Id": record.operation_id,
+        "ParentId": record.parent_id,
+        "Name": record.name,
+        "Type": record.operation_type.value,
+        "SubType": record.sub_type,
+        "StartTimestamp": _ts(record.started_at),
+        "EndTimestamp": _ts(record.ended_at),
+        "Status": status,
+    })
+    kind = record.operation_type.value
+    if kind == "STEP":
+        shape["StepDetails"] = _without_none({
+            "Attempt": record.attempt, "NextAttemptTimestamp": _ts(record.next_attempt_at), **result, **error,
+        })
+    elif kind == "WAIT":
+        shape["WaitDetails"] = _without_none({"ScheduledEndTimestamp": _ts(record.wait_until)})
+    elif kind == "CONTEXT":
+        shape["ContextDetails"] = {"ReplayChildren": record.replay_children, **result, **error}
+    return shape
+
+

@@ -1,0 +1,251 @@
+"""The DurableContext a handler receives: a thin facade that numbers operations and hands each to its module."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+
+from .config import ChildConfig, Duration, ParallelBranch, StepConfig
+from .engine.ids import operation_id
+from .engine.logging import DurableLogger
+from .exceptions import ValidationError
+from .journal.records import OperationType
+from .operations.base import OperationIdentity
+from .types import StepContext, WaitForCallbackContext
+
+if TYPE_CHECKING:
+    import datetime
+    import uuid
+
+    from .engine.state import InvocationState
+
+T = TypeVar("T")
+Params = ParamSpec("Params")
+
+__all__ = [
+    "DurableContext",
+    "ExecutionContext",
+    "StepContext",
+    "WaitForCallbackContext",
+    "durable_parallel_branch",
+    "durable_step",
+    "durable_wait_for_callback",
+    "durable_with_child_context",
+]
+
+
+@dataclass(frozen=True)
+class ExecutionContext:
+    """Read-only facts about the running execution."""
+
+    durable_execution_arn: str
+
+
+def _named(function: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
+    function._original_name = original.__name__  # type: ignore[attr-defined]
+    return function
+
+
+def durable_step(func: Callable[Concatenate[StepContext, Params], T]) -> Callable[Params, Callable[[StepContext], T]]:
+    """Turn `func(step_context, *args)` into a factory of step functions named after `func`."""
+
+    def bind(*args: Params.args, **kwargs: Params.kwargs) -> Callable[[StepContext], T]:
+        return _named(lambda step_context: func(step_context, *args, **kwargs), func)
+
+    return bind
+
+
+def durable_with_child_context(
+    func: Callable[Concatenate[DurableContext, Params], T],
+) -> Callable[Params, Callable[[DurableContext], T]]:
+    """Turn `func(child_context, *args)` into a factory of child-context functions named after `func`."""
+
+    def bind(*args: Params.args, **kwargs: Params.kwargs) -> Callable[[DurableContext], T]:
+        return _named(lambda child_context: func(child_context, *args, **kwargs), func)
+
+    return bind
+
+
+def durable_wait_for_callback(
+    func: Callable[Concatenate[str, WaitForCallbackContext, Params], T],
+) -> Callable[Params, Callable[[str, WaitForCallbackContext], T]]:
+    """Turn `func(callback_id, context, *args)` into a factory of wait_for_callback submitters."""
+
+    def bind(*args: Params.args, **kwargs: Params.kwargs) -> Callable[[str, WaitForCallbackContext], T]:
+        return _named(lambda callback_id, context: func(callback_id, context, *args, **kwargs), func)
+
+    return bind
+
+
+def durable_parallel_branch(
+    name: str | None = None,
+) -> Callable[[Callable[Concatenate[DurableContext, Params], T]], Callable[Params, ParallelBranch[T]]]:
+    """Decorator factory: turn `func(ctx, *args)` into a factory of named parallel branches."""
+
+    def decorate(func: Callable[Concatenate[DurableContext, Params], T]) -> Callable[Params, ParallelBranch[T]]:
+        def bind(*args: Params.args, **kwargs: Params.kwargs) -> ParallelBranch[T]:
+            return ParallelBranch(func=lambda ctx: func(ctx, *args, **kwargs), name=name)
+
+        return bind
+
+    return decorate
+
+
+class DurableContext:
+    """What a durable handler uses to run steps, waits and child contexts that survive replays."""
+
+    def __init__(
+        self,
+        state: InvocationState,
+        *,
+        parent_id: str | None = None,
+        lambda_context: Any = None,
+        replaying: bool = False,
+        logger: DurableLogger | None = None,
+    ) -> None:
+        self.state = state
+        self.lambda_context = lambda_context
+        self.execution_context = ExecutionContext(state.arn)
+        self._parent_id = parent_id
+        self._counter = 0
+        self._counter_lock = threading.Lock()
+        self._replaying = replaying
+        base = logger or DurableLogger.for_execution(state.arn, self.is_replaying)
+        self.logger = base.bind(self.is_replaying, parentId=parent_id)
+
+    # region identity and replay status
+    def is_replaying(self) -> bool:
+        """True while this context is re-running operations the journal already holds."""
+        return self._replaying
+
+    def set_logger(self, new_logger: Any) -> None:
+        """Send this context's log records to another logger."""
+        self.logger.set_target(new_logger)
+
+    def _identity(self, operation_type: OperationType, sub_type: str, name: str | None) -> OperationIdentity:
+        with self._counter_lock:
+            self._counter += 1
+            counter = self._counter
+        identity = OperationIdentity(
+            operation_id(counter, self._parent_id), operation_type, sub_type, name, self._parent_id
+        )
+        if self._replaying:
+            record = self.state.operation(identity.operation_id)
+            if record is None or (operation_type == OperationType.STEP and not record.status.is_terminal):
+                self._replaying = False
+        return identity
+
+    def _after_operation(self) -> None:
+        if self._replaying:
+            upcoming = operation_id(self._counter + 1, self._parent_id)
+            if self.state.operation(upcoming) is None:
+                self._replaying = False
+
+    def _child(self, parent_id: str, replaying: bool) -> DurableContext:
+        return DurableContext(
+            self.state, parent_id=parent_id, lambda_context=self.lambda_context, replaying=replaying,
+            logger=self.logger,
+        )
+
+    @staticmethod
+    def _resolve_name(name: str | None, func: Callable[..., Any]) -> str | None:
+        return name or getattr(func, "_original_name", None)
+    # endregion
+
+    # region operations
+    def step(self, func: Callable[[StepContext], T], name: str | None = None, config: StepConfig | None = None) -> T:
+        """Run `func` as a step: its result is recorded, and replays return it without running `func` again."""
+        from .operations.step import run_step
+
+        if not callable(func):
+            raise ValidationError(f"step needs a callable taking a StepContext, got {func!r}")
+        config = config or StepConfig()
+        identity = self._identity(OperationType.STEP, config.sub_type or "Step", self._resolve_name(name, func))
+        try:
+            return run_step(self.state, identity, func, config, self.logger)
+        finally:
+            self._after_operation()
+
+    def wait(self, duration: Duration, name: str | None = None) -> None:
+        """Suspend the execution for `duration` (at least one second); no compute is used while waiting."""
+        from .operations.wait import run_wait
+
+        if not isinstance(duration, Duration):
+            raise ValidationError(f"wait needs a Duration, got {duration!r}; use Duration.from_seconds(...)")
+        seconds = duration.to_seconds()
+        if seconds < 1:
+            raise ValidationError(f"wait duration must be at least 1 second, got {seconds}")
+        identity = self._identity(OperationType.WAIT, "Wait", name)
+        try:
+            run_wait(self.state, identity, seconds)
+        finally:
+            self._after_operation()
+
+    def run_in_child_context(
+        self, func: Callable[[DurableContext], T], name: str | None = None, config: ChildConfig | None = None
+    ) -> T:
+        """Run `func` with a child context whose operations are grouped, recorded and replayed as one."""
+        from .operations.child import run_child
+
+        if not callable(func):
+            raise ValidationError(f"run_in_child_context needs a callable taking a DurableContext, got {func!r}")
+        sub_type = (config.sub_type if config else None) or "RunInChildContext"
+        identity = self._identity(OperationType.CONTEXT, sub_type, self._resolve_name(name, func))
+        try:
+            return run_child(
+                self.state, identity, func, config,
+                lambda replaying: self._child(identity.operation_id, replaying),
+            )
+        finally:
+            self._after_operation()
+
+    def now(self, name: str | None = None) -> datetime.datetime:
+        """The current UTC time, recorded once: replays see the same instant."""
+        import datetime
+
+        return self.step(
+            lambda _: datetime.datetime.fromtimestamp(self.state.now(), tz=datetime.timezone.utc),
+            name=name or "now", config=StepConfig(sub_type="Now"),
+        )
+
+    def uuid(self, name: str | None = None) -> uuid.UUID:
+        """A random UUID, recorded once: replays see the same value."""
+        import uuid
+
+        return self.step(lambda _: uuid.uuid4(), name=name or "uuid", config=StepConfig(sub_type="Uuid"))
+
+    def random(self, name: str | None = None) -> float:
+        """A random float in [0, 1), recorded once: replays see the same value."""
+        import random
+
+        return self.step(lambda _: random.random(), name=name or "random", config=StepConfig(sub_type="Random"))
+
+    def _not_yet(self, operation: str) -> Any:
+        raise NotImplementedError(f"context.{operation} is not available in this Durable Kit release yet")
+
+    def create_callback(self, name: str | None = None, config: Any = None) -> Any:
+        """Create a callback (arrives with the callback endpoint)."""
+        return self._not_yet("create_callback")
+
+    def wait_for_callback(self, submitter: Callable[..., Any], name: str | None = None, config: Any = None) -> Any:
+        """Wait for an external callback (arrives with the callback endpoint)."""
+        return self._not_yet("wait_for_callback")
+
+    def wait_for_condition(self, check: Callable[..., Any], config: Any, name: str | None = None) -> Any:
+        """Poll until a condition holds (arrives with the callback endpoint)."""
+        return self._not_yet("wait_for_condition")
+
+    def invoke(self, function_name: str, payload: Any, name: str | None = None, config: Any = None) -> Any:
+        """Invoke another function (arrives with the callback endpoint)."""
+        return self._not_yet("invoke")
+
+    def map(self, inputs: Sequence[Any], func: Callable[..., Any], name: str | None = None, config: Any = None) -> Any:
+        """Run `func` over `inputs` concurrently (arrives with parallel and map)."""
+        return self._not_yet("map")
+
+    def parallel(self, functions: Sequence[Any], name: str | None = None, config: Any = None) -> Any:
+        """Run branches concurrently (arrives with parallel and map)."""
+        return self._not_yet("parallel")
+    # endregion

@@ -1,0 +1,67 @@
+"""The names the CDK constructs and the Lambda runtime must agree on.
+
+Pure constants, no imports: the constructs read this module at synth time and the runtime at cold start. If a
+string appears on both sides, it lives here once.
+"""
+
+# region Environment variables the constructs set and the runtime reads
+ENV_JOURNAL_TABLE = "DURABLE_JOURNAL_TABLE"
+ENV_PAYLOAD_BUCKET = "DURABLE_PAYLOAD_BUCKET"
+ENV_TIMER_QUEUE_URL = "DURABLE_TIMER_QUEUE_URL"
+ENV_SCHEDULE_GROUP = "DURABLE_SCHEDULE_GROUP"
+ENV_SCHEDULER_ROLE_ARN = "DURABLE_SCHEDULER_ROLE_ARN"
+ENV_TIMER_QUEUE_ARN = "DURABLE_TIMER_QUEUE_ARN"
+ENV_EXECUTION_TIMEOUT_SECONDS = "DURABLE_EXECUTION_TIMEOUT_SECONDS"
+ENV_RETENTION_DAYS = "DURABLE_RETENTION_DAYS"
+ENV_CALLBACK_BASE_URL = "DURABLE_CALLBACK_BASE_URL"
+# endregion
+
+# region Journal table (DynamoDB, single table)
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+TTL_ATTRIBUTE = "ttl"
+# Sparse index over execution records only: list executions of one function by start time.
+LIST_INDEX_NAME = "by-function"
+LIST_INDEX_PARTITION_KEY = "fn"
+LIST_INDEX_SORT_KEY = "started"
+
+RECORD_EXECUTION = "EXEC"
+RECORD_OPERATION_PREFIX = "OP#"
+RECORD_INVOCATION_PREFIX = "INV#"
+# endregion
+
+# region Resume envelope: what timers, the callback handler and child completions send the function
+ENVELOPE_KEY = "DurableKit"
+ENVELOPE_ACTION = "action"
+ENVELOPE_EXECUTION_ARN = "executionArn"
+ENVELOPE_REASON = "reason"
+ENVELOPE_DUE_AT = "dueAt"
+ACTION_RESUME = "resume"
+ACTION_START = "start"
+ENVELOPE_INPUT = "input"
+ENVELOPE_EXECUTION_NAME = "executionName"
+
+REASON_TIMER = "timer"
+REASON_RETRY = "retry"
+REASON_WATCHDOG = "watchdog"
+REASON_CALLBACK = "callback"
+REASON_CHILD_COMPLETED = "child-completed"
+REASON_LEASE_BUSY = "lease-busy"
+# endregion
+
+# region Limits
+DEFAULT_EXECUTION_TIMEOUT_SECONDS = 86_400
+MAX_EXECUTION_TIMEOUT_SECONDS = 366 * 86_400
+DEFAULT_RETENTION_DAYS = 14
+# Results above this go to the payload bucket; DynamoDB items stop at 400 KB.
+INLINE_PAYLOAD_LIMIT_BYTES = 256 * 1024
+# SQS delay queues deliver at most 15 minutes later; longer timers use EventBridge Scheduler.
+SQS_MAX_DELAY_SECONDS = 900
+# endregion
+
+METRIC_NAMESPACE = "DurableKit"
+
+# region Callback API routes (same paths as the Lambda durable APIs)
+CALLBACK_ROUTE_PREFIX = "/durable-execution-callbacks"
+CALLBACK_ACTIONS = ("succeed", "fail", "heartbeat")
+# endregion

@@ -1,0 +1,1 @@
+"""The engine: invocations, leases, timers and history on top of the journal."""

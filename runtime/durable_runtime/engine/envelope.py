@@ -1,0 +1,79 @@
+"""The resume envelope: what timers, the callback handler and child completions send a durable function."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .. import contract as c
+from ..exceptions import ValidationError
+from .ids import ExecutionArn
+
+
+@dataclass(frozen=True)
+class ResumeRequest:
+    """A validated request to continue an execution."""
+
+    execution_arn: ExecutionArn
+    reason: str
+    due_at: float | None = None
+
+    def to_event(self) -> dict[str, Any]:
+        """The envelope as a Lambda event."""
+        body: dict[str, Any] = {
+            c.ENVELOPE_ACTION: c.ACTION_RESUME,
+            c.ENVELOPE_EXECUTION_ARN: str(self.execution_arn),
+            c.ENVELOPE_REASON: self.reason,
+        }
+        if self.due_at is not None:
+            body[c.ENVELOPE_DUE_AT] = round(self.due_at, 3)
+        return {c.ENVELOPE_KEY: body}
+
+    def to_json(self) -> str:
+        """The envelope as message text."""
+        return json.dumps(self.to_event(), separators=(",", ":"))
+
+
+def is_envelope(event: Any) -> bool:
+    """True when the event claims to be a Durable Kit envelope (it may still be malformed)."""
+    return isinstance(event, dict) and c.ENVELOPE_KEY in event
+
+
+def parse_envelope(event: Any) -> ResumeRequest:
+    """Validate an envelope; a malformed one raises ValidationError that says which field is wrong."""
+    body = event.get(c.ENVELOPE_KEY) if isinstance(event, dict) else None
+    if not isinstance(body, dict):
+        raise ValidationError(
+            f"malformed Durable Kit envelope: {c.ENVELOPE_KEY!r} must be an object with "
+            f"{c.ENVELOPE_ACTION!r}, {c.ENVELOPE_EXECUTION_ARN!r} and {c.ENVELOPE_REASON!r}"
+        )
+    action = body.get(c.ENVELOPE_ACTION)
+    if action != c.ACTION_RESUME:
+        raise ValidationError(f"malformed Durable Kit envelope: action {action!r} is not {c.ACTION_RESUME!r}")
+    arn = body.get(c.ENVELOPE_EXECUTION_ARN)
+    reason = body.get(c.ENVELOPE_REASON, "")
+    if not isinstance(reason, str):
+        raise ValidationError(f"malformed Durable Kit envelope: reason {reason!r} must be a string")
+    due_at = body.get(c.ENVELOPE_DUE_AT)
+    if due_at is not None and not isinstance(due_at, int | float):
+        raise ValidationError(f"malformed Durable Kit envelope: dueAt {due_at!r} must be epoch seconds")
+    return ResumeRequest(ExecutionArn.parse(arn), reason, None if due_at is None else float(due_at))
+
+
+def sqs_envelopes(event: Any) -> list[tuple[str, str]] | None:
+    """The (message id, body) pairs of an SQS event whose every body is an envelope; None for any other event."""
+    if not isinstance(event, dict):
+        return None
+    records = event.get("Records")
+    if not isinstance(records, list) or not records:
+        return None
+    pairs = []
+    for record in records:
+        if not isinstance(record, dict) or record.get("eventSource") != "aws:sqs":
+            return None
+        body = record.get("body", "")
+        if f'"{c.ENVELOPE_KEY}"' not in body:
+            return None
+        pairs.append((str(record.get("messageId", "")), body))
+    return pairs

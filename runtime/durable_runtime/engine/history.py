@@ -1,0 +1,73 @@
+"""The execution history in the managed service's event format, assembled from the journal's records."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any
+
+from .ids import ExecutionArn
+
+if TYPE_CHECKING:
+    from ..journal.records import JournalEvent, JournalSnapshot
+    from .services import EngineServices
+
+_PAYLOAD_KEYS = ("Result", "Input")
+
+
+def _timestamp(epoch: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
+
+
+def _strip_payloads(details: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in details.items() if key not in _PAYLOAD_KEYS}
+
+
+def collect_events(snapshot: JournalSnapshot) -> list[tuple[JournalEvent, dict[str, Any]]]:
+    """Every recorded event with its identity fields, in the order it happened."""
+    collected: list[tuple[JournalEvent, dict[str, Any]]] = []
+    execution = snapshot.execution
+    if execution is not None:
+        arn = ExecutionArn.parse(execution.arn)
+        identity = {"Id": arn.execution_id, "Name": execution.execution_name}
+        collected.extend((event, identity) for event in execution.events)
+    for record in snapshot.operations.values():
+        identity = {"Id": record.operation_id, "Name": record.name, "ParentId": record.parent_id,
+                    "SubType": record.sub_type}
+        collected.extend((event, identity) for event in record.events)
+    for invocation in snapshot.invocations.values():
+        for event in invocation.events:
+            identity = {"Id": event.operation_id, "Name": event.name, "ParentId": event.parent_id,
+                        "SubType": event.sub_type}
+            collected.append((event, identity))
+    collected.sort(key=lambda pair: pair[0].order)
+    return collected
+
+
+def render_history(
+    snapshot: JournalSnapshot, services: EngineServices, *, include_execution_data: bool
+) -> list[dict[str, Any]]:
+    """Number the events 1, 2, 3, ... and shape each as `{EventType, EventId, EventTimestamp, ..., <Type>Details}`."""
+    events = []
+    for number, (event, identity) in enumerate(collect_events(snapshot), start=1):
+        details = dict(event.details)
+        if event.event_type == "ExecutionStarted" and include_execution_data:
+            details["Input"] = {"Payload": snapshot.input_payload or ""}
+        if details.get("Result", {}).get("Truncated") and include_execution_data:
+            details["Result"] = {"Payload": _offloaded_result(snapshot, services, identity)}
+        if not include_execution_data:
+            details = _strip_payloads(details)
+        rendered: dict[str, Any] = {
+            "EventType": event.event_type,
+            "EventId": number,
+            "EventTimestamp": _timestamp(event.timestamp),
+        }
+        rendered.update({key: value for key, value in identity.items() if value is not None})
+        rendered[f"{event.event_type}Details"] = details
+        events.append(rendered)
+    return events
+
+
+def _offloaded_result(snapshot: JournalSnapshot, services: EngineServices, identity: dict[str, Any]) -> str:
+    record = snapshot.operations.get(identity.get("Id") or "")
+    ref = record.result_ref if record else (snapshot.execution.result_ref if snapshot.execution else None)
+    return services.payloads.get(ref) if ref else ""

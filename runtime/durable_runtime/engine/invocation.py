@@ -1,0 +1,236 @@
+"""One Lambda invocation of a durable function: load the journal, take the execution, replay, finish."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .. import contract as c
+from ..exceptions import ErrorObject, SuspendExecution
+from ..journal.records import INVOCATION_END_POSITION, ExecutionStatus, JournalEvent
+from .envelope import ResumeRequest
+from .state import InvocationAbandoned, InvocationState
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..journal.records import ExecutionRecord, JournalSnapshot
+    from .services import EngineServices
+
+log = logging.getLogger("durable_runtime")
+
+# Longest pause before looking again at an execution another invocation holds.
+_BUSY_RECHECK_MAX_SECONDS = 60
+CRASH_ERROR_TYPE = "Runtime.ExitError"
+
+
+class UnknownExecutionError(LookupError):
+    """A resume named an execution the journal does not hold (never started, or past its retention)."""
+
+
+@dataclass(frozen=True)
+class InvocationOutcome:
+    """How an invocation left its execution."""
+
+    execution_arn: str
+    status: str  # SUCCEEDED, FAILED, PENDING, or the execution's closed status
+    result: str | None = None
+    error: ErrorObject | None = None
+
+    def to_response(self) -> dict[str, Any]:
+        """The invocation's response in the managed service's output shape."""
+        response: dict[str, Any] = {"Status": self.status, "DurableExecutionArn": self.execution_arn}
+        if self.result is not None:
+            response["Result"] = self.result
+        if self.error is not None:
+            response["Error"] = self.error.to_dict()
+        return response
+
+
+def _deadline(lambda_context: Any, now: float) -> float:
+    remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
+    return now + (remaining() / 1000 if callable(remaining) else 900.0)
+
+
+def run_invocation(
+    handler: Callable[[Any, Any], Any],
+    request: ResumeRequest,
+    delivery_id: str,
+    lambda_context: Any,
+    services: EngineServices,
+) -> InvocationOutcome:
+    """Continue the execution named by `request` as far as it can go in this invocation."""
+    arn = str(request.execution_arn)
+    key = request.execution_arn.journal_key
+    snapshot = services.store.load(key)
+    execution = snapshot.execution
+    if execution is None:
+        raise UnknownExecutionError(
+            f"no execution {arn} in the journal: it was never started, or its retention ended; check the ARN"
+        )
+    if execution.status != ExecutionStatus.RUNNING:
+        return _closed_outcome(execution)
+    now = services.clock.now()
+    seq = execution.invocation_seq
+    if seq and seq not in snapshot.invocations:
+        if execution.lease_owner != delivery_id and now < (execution.lease_until or 0.0):
+            _recheck_later(services, request, execution.lease_until or now)
+            return InvocationOutcome(execution.arn, "PENDING")
+        _record_lost_invocation(services, key, execution, seq)
+    deadline = _deadline(lambda_context, now)
+    state = InvocationState(
+        services, snapshot, execution, seq + 1, start_linger=services.settings.start_linger_seconds
+    )
+    state.set_owner(lambda: _take(services, state, seq, delivery_id, deadline), deadline)
+    if now >= execution.timeout_at:
+        return _close(state, ExecutionStatus.TIMED_OUT, "ExecutionTimedOut", None, ErrorObject(
+            f"execution exceeded its timeout of {int(execution.timeout_at - execution.started_at)} seconds",
+            "ExecutionTimedOut", None, None))
+    return _run_handler(handler, state, snapshot, request, lambda_context)
+
+
+def _run_handler(
+    handler: Callable[[Any, Any], Any],
+    state: InvocationState,
+    snapshot: JournalSnapshot,
+    request: ResumeRequest,
+    lambda_context: Any,
+) -> InvocationOutcome:
+    from ..context import DurableContext
+
+    context = DurableContext(state, lambda_context=lambda_context, replaying=state.has_operations())
+    event = json.loads(snapshot.input_payload) if snapshot.input_payload else {}
+    started = state.now()
+    try:
+        value = handler(event, context)
+    except SuspendExecution:
+        return _suspend(state, request, started)
+    except InvocationAbandoned:
+        state.writes_enabled = False
+        return InvocationOutcome(state.arn, "PENDING")
+    except Exception as error:  # noqa: BLE001 - the handler's own failure fails the execution
+        from ..exceptions import NonDeterministicExecutionError
+
+        if isinstance(error, NonDeterministicExecutionError):
+            state.writes_enabled = False
+            raise
+        return _finish(state, started, ExecutionStatus.FAILED, None, ErrorObject.from_exception(error))
+    try:
+        result = json.dumps(value)
+    except (TypeError, ValueError) as error:
+        wire = ErrorObject(
+            f"the handler returned a {type(value).__name__} that is not JSON-serializable ({error}); "
+            "return JSON-compatible values (dict, list, str, number, bool, None)",
+            "SerDesError", None, None,
+        )
+        return _finish(state, started, ExecutionStatus.FAILED, None, wire)
+    return _finish(state, started, ExecutionStatus.SUCCEEDED, result, None)
+
+
+def _take(services: EngineServices, state: InvocationState, seen_seq: int, owner: str, deadline: float) -> None:
+    if not services.store.acquire_lease(state.key, seen_seq, owner, deadline):
+        state.writes_enabled = False
+        raise InvocationAbandoned("another invocation took this execution first")
+
+
+def _invocation_completed(state: InvocationState, started: float, error: ErrorObject | None) -> JournalEvent:
+    details: dict[str, Any] = {
+        "StartTimestamp": round(started, 3),
+        "EndTimestamp": round(state.now(), 3),
+    }
+    if error is not None:
+        details["Error"] = {"Payload": error.to_dict()}
+    return JournalEvent("InvocationCompleted", state.now(), (state.seq, INVOCATION_END_POSITION), details)
+
+
+def _suspend(state: InvocationState, request: ResumeRequest, started: float) -> InvocationOutcome:
+    observed = state.take_invocation_events()
+    if not state.claimed and not observed:
+        # Nothing new happened (a duplicate or early resume): write nothing; re-arm only a timer that woke early.
+        if request.due_at is not None and state.now() < request.due_at:
+            state.services.timers.schedule(request, request.due_at)
+        return InvocationOutcome(state.arn, "PENDING")
+    state.claim()
+    state.flush()
+    due = state.plan.due_at
+    wake = state.execution.timeout_at if due is None else min(due, state.execution.timeout_at)
+    reason = state.plan.reasons[-1] if due is not None and state.plan.reasons else c.REASON_WATCHDOG
+    state.services.timers.schedule(ResumeRequest(request.execution_arn, reason), wake)
+    events = [*observed, _invocation_completed(state, started, None)]
+    state.services.store.write_invocation(state.key, state.seq, events, state.expires_at)
+    return InvocationOutcome(state.arn, "PENDING")
+
+
+def _finish(
+    state: InvocationState,
+    started: float,
+    status: ExecutionStatus,
+    result: str | None,
+    error: ErrorObject | None,
+) -> InvocationOutcome:
+    state.claim()
+    state.flush()
+    observed = state.take_invocation_events()
+    state.services.store.write_invocation(
+        state.key, state.seq, [*observed, _invocation_completed(state, started, None)], state.expires_at
+    )
+    event_type = "ExecutionSucceeded" if status == ExecutionStatus.SUCCEEDED else "ExecutionFailed"
+    return _close(state, status, event_type, result, error)
+
+
+def _close(
+    state: InvocationState,
+    status: ExecutionStatus,
+    event_type: str,
+    result: str | None,
+    error: ErrorObject | None,
+) -> InvocationOutcome:
+    from ..journal.payloads import needs_offload
+    from ..journal.records import EXECUTION_END_POSITION
+
+    state.claim()
+    details: dict[str, Any] = {}
+    if result is not None:
+        details["Result"] = {"Payload": result}
+    if error is not None:
+        details["Error"] = {"Payload": error.to_dict()}
+    result_ref = None
+    stored_result = result
+    if needs_offload(result):
+        result_ref = state.services.payloads.put(state.key, "execution-result", result or "")
+        stored_result, details = None, {"Result": {"Truncated": True}}
+    now = state.now()
+    ended = JournalEvent(event_type, now, (state.seq, EXECUTION_END_POSITION), details)
+    retention_end = int(now + state.execution.retention_days * 86_400)
+    state.services.store.close_execution(
+        state.key, status, result=stored_result, result_ref=result_ref, error=error, events=[ended],
+        ended_at=now, expires_at=retention_end,
+    )
+    return InvocationOutcome(state.arn, status.value, result, error)
+
+
+def _record_lost_invocation(services: EngineServices, key: str, execution: ExecutionRecord, seq: int) -> None:
+    """The invocation holding the execution died without saying so: record that, as Lambda reports it."""
+    error = ErrorObject(
+        "the invocation ended without completing: the process exited, ran out of memory or hit the time limit",
+        CRASH_ERROR_TYPE, None, None,
+    )
+    now = services.clock.now()
+    event = JournalEvent(
+        "InvocationCompleted", now, (seq, INVOCATION_END_POSITION), {"Error": {"Payload": error.to_dict()}}
+    )
+    services.store.write_invocation(key, seq, [event], int(execution.timeout_at + execution.retention_days * 86_400))
+    log.warning("recorded lost invocation %s of %s", seq, execution.arn)
+
+
+def _recheck_later(services: EngineServices, request: ResumeRequest, lease_until: float) -> None:
+    now = services.clock.now()
+    delay = min(max(1.0, math.ceil(lease_until - now)), _BUSY_RECHECK_MAX_SECONDS)
+    services.timers.schedule(ResumeRequest(request.execution_arn, c.REASON_LEASE_BUSY), now + delay)
+
+
+def _closed_outcome(execution: ExecutionRecord) -> InvocationOutcome:
+    return InvocationOutcome(execution.arn, execution.status.value, execution.result, execution.error)

@@ -1,0 +1,132 @@
+"""What the engine needs from the outside world, resolved once per process (or injected by the local runner)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .. import contract as c
+from ..exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from ..journal.payloads import PayloadStore
+    from ..journal.store import JournalStore
+    from .clock import Clock
+    from .timers import LambdaInvoker, TimerService
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Tunables, resolved as: explicit argument, then environment variable (names in `contract`), then default."""
+
+    execution_timeout_seconds: int = c.DEFAULT_EXECUTION_TIMEOUT_SECONDS
+    retention_days: int = c.DEFAULT_RETENTION_DAYS
+    # Suspend (and resume at once in a fresh invocation) when less than this is left before Lambda's limit.
+    deadline_margin_seconds: float = 30.0
+    start_linger_seconds: float = 0.25
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> EngineSettings:
+        """Read settings from the environment, validating each."""
+        env = os.environ if environ is None else environ
+        timeout = _int_setting(env, c.ENV_EXECUTION_TIMEOUT_SECONDS, c.DEFAULT_EXECUTION_TIMEOUT_SECONDS)
+        if not 1 <= timeout <= c.MAX_EXECUTION_TIMEOUT_SECONDS:
+            raise ValidationError(
+                f"{c.ENV_EXECUTION_TIMEOUT_SECONDS}={timeout} is out of range: use 1 to {c.MAX_EXECUTION_TIMEOUT_SECONDS} seconds"
+            )
+        retention = _int_setting(env, c.ENV_RETENTION_DAYS, c.DEFAULT_RETENTION_DAYS)
+        if not 1 <= retention <= 90:
+            raise ValidationError(f"{c.ENV_RETENTION_DAYS}={retention} is out of range: use 1 to 90 days")
+        return cls(execution_timeout_seconds=timeout, retention_days=retention)
+
+
+def _int_setting(env: Any, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError(f"{name}={raw!r} is not a whole number") from None
+
+
+@dataclass(frozen=True)
+class EngineServices:
+    """The journal, payload store, timers, Lambda invoker and clock one process uses."""
+
+    store: JournalStore
+    payloads: PayloadStore
+    timers: TimerService
+    invoker: LambdaInvoker
+    clock: Clock
+    settings: EngineSettings
+
+
+_lock = threading.Lock()
+_process_services: EngineServices | None = None
+_override: EngineServices | None = None
+
+
+def current_services() -> EngineServices:
+    """The services for this process: an override installed by the local runner, else built from the environment."""
+    global _process_services
+    if _override is not None:
+        return _override
+    with _lock:
+        if _process_services is None:
+            _process_services = services_from_environment()
+        return _process_services
+
+
+@contextmanager
+def override_services(services: EngineServices) -> Iterator[EngineServices]:
+    """Use `services` for every invocation in this process until the block ends (the local runner's hook)."""
+    global _override
+    previous, _override = _override, services
+    try:
+        yield services
+    finally:
+        _override = previous
+
+
+def services_from_environment(session: Any = None) -> EngineServices:
+    """Build AWS-backed services from the environment the constructs set."""
+    import boto3
+
+    from ..journal.dynamodb import DynamoDBJournalStore
+    from ..journal.payloads import S3PayloadStore
+    from .clock import SystemClock
+    from .timers import AwsLambdaInvoker, AwsTimerService
+
+    session = session or boto3.session.Session()
+    table = _required(c.ENV_JOURNAL_TABLE)
+    return EngineServices(
+        store=DynamoDBJournalStore(session.client("dynamodb"), table),
+        payloads=S3PayloadStore(session.client("s3"), os.environ.get(c.ENV_PAYLOAD_BUCKET, "")),
+        timers=AwsTimerService(
+            sqs=session.client("sqs"),
+            scheduler=session.client("scheduler"),
+            queue_url=_required(c.ENV_TIMER_QUEUE_URL),
+            queue_arn=os.environ.get(c.ENV_TIMER_QUEUE_ARN, ""),
+            schedule_group=os.environ.get(c.ENV_SCHEDULE_GROUP, "default"),
+            scheduler_role_arn=os.environ.get(c.ENV_SCHEDULER_ROLE_ARN, ""),
+            clock=SystemClock(),
+        ),
+        invoker=AwsLambdaInvoker(session.client("lambda")),
+        clock=SystemClock(),
+        settings=EngineSettings.from_environment(),
+    )
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise ValidationError(
+            f"environment variable {name} is not set: deploy the function with DurableFunction (durable_constructs), "
+            "or set it to the engine's resource"
+        )
+    return value

@@ -1,0 +1,82 @@
+"""Starting an execution: idempotent by name, pinned to a function version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING
+
+from ..exceptions import DurableExecutionsError, ValidationError
+from ..journal.records import ExecutionRecord, ExecutionStatus, JournalEvent
+from .ids import ExecutionArn
+
+if TYPE_CHECKING:
+    from .services import EngineServices
+
+
+class DurableExecutionAlreadyStartedException(DurableExecutionsError):  # noqa: N818 - the managed service's name
+    """An execution with this name exists with a different input."""
+
+
+def validate_input(input_payload: str | None) -> str | None:
+    """Check that an execution input is JSON text; say where it breaks when it is not."""
+    if input_payload is None or input_payload == "":
+        return None
+    if not isinstance(input_payload, str):
+        raise ValidationError(
+            f"execution input must be JSON text (str), got {type(input_payload).__name__}; pass json.dumps(value)"
+        )
+    try:
+        json.loads(input_payload)
+    except json.JSONDecodeError as error:
+        raise ValidationError(
+            f"execution input is not valid JSON ({error.msg} at line {error.lineno} column {error.colno}); "
+            "pass json.dumps(value) — a bare string must be quoted, e.g. '\"World\"'"
+        ) from None
+    return input_payload
+
+
+def start_execution(
+    services: EngineServices,
+    function_arn: str,
+    version: str,
+    execution_name: str,
+    input_payload: str | None,
+    *,
+    execution_timeout_seconds: int | None = None,
+) -> tuple[ExecutionRecord, bool]:
+    """Create the execution, or return the existing one with the same name and input.
+
+    Returns the record and whether this call created it.
+    """
+    payload = validate_input(input_payload)
+    arn = ExecutionArn.for_new_execution(function_arn, version, execution_name)
+    settings = services.settings
+    timeout = execution_timeout_seconds or settings.execution_timeout_seconds
+    if not 1 <= timeout <= 366 * 86_400:
+        raise ValidationError(f"execution timeout {timeout}s is out of range: use 1 second to 366 days")
+    now = services.clock.now()
+    input_hash = hashlib.blake2b((payload or "").encode(), digest_size=16).hexdigest()
+    started = JournalEvent("ExecutionStarted", now, (0, 0), {"ExecutionTimeout": timeout})
+    record = ExecutionRecord(
+        arn=str(arn),
+        function_arn=arn.function_arn,
+        version=version,
+        execution_name=execution_name,
+        status=ExecutionStatus.RUNNING,
+        started_at=now,
+        timeout_at=now + timeout,
+        retention_days=settings.retention_days,
+        input_hash=input_hash,
+        events=(started,),
+    )
+    expires_at = int(record.timeout_at + record.retention_days * 86_400)
+    if services.store.create_execution(record, payload, expires_at):
+        return record, True
+    existing = services.store.get_execution(arn.journal_key)
+    if existing is None or existing.input_hash != input_hash:
+        raise DurableExecutionAlreadyStartedException(
+            f"an execution named {execution_name!r} already exists for {arn.function_arn} with a different input; "
+            "use a new execution name, or the same input to get the existing execution"
+        )
+    return existing, False

@@ -1,0 +1,259 @@
+"""One invocation's view of an execution: recorded operations, event order and pending writes."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..journal.payloads import needs_offload
+from ..journal.records import JournalEvent, OperationRecord, OperationStatus
+from ..journal.store import ExpectedState
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..journal.records import ExecutionRecord, JournalSnapshot
+    from .services import EngineServices
+
+# A start record that would only say "in progress" is held back this long (real time): a step that finishes
+# sooner records its start and its end in one write. Longer work shows as started.
+DEFAULT_START_LINGER_SECONDS = 0.25
+
+
+@dataclass
+class _PendingStart:
+    record: OperationRecord
+    events: list[JournalEvent]
+
+
+@dataclass
+class SuspensionPlan:
+    """What the invocation must arrange before it returns: the earliest time something is due."""
+
+    due_at: float | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    def wake_at(self, due_at: float, reason: str) -> None:
+        """Ask to be resumed at `due_at` at the latest."""
+        if self.due_at is None or due_at < self.due_at:
+            self.due_at = due_at
+        self.reasons.append(reason)
+
+
+_live_states: weakref.WeakSet[InvocationState] = weakref.WeakSet()
+
+
+def abandon_thread(thread_ident: int) -> None:
+    """Stop every invocation started on a thread from writing (its process died, in a simulated crash)."""
+    for state in list(_live_states):
+        if state.owner_thread == thread_ident:
+            state.writes_enabled = False
+
+
+def _without_payload(event: JournalEvent) -> JournalEvent:
+    if "Result" not in event.details:
+        return event
+    return dataclasses.replace(event, details={**event.details, "Result": {"Truncated": True}})
+
+
+class InvocationAbandoned(BaseException):  # noqa: N818 - a control-flow signal, like SuspendExecution
+    """This invocation lost the execution to another one; it unwinds the handler and stops quietly.
+
+    A BaseException so that user code's `except Exception` cannot swallow it.
+    """
+
+
+class InvocationState:
+    """The journal as one invocation sees it, and the single path through which it writes.
+
+    Thread-safe: concurrent branches share one state. Start records that only say "in progress" are held back
+    briefly and merged into the operation's next write, so a quick step costs one write request.
+    """
+
+    def __init__(
+        self,
+        services: EngineServices,
+        snapshot: JournalSnapshot,
+        execution: ExecutionRecord,
+        seq: int,
+        *,
+        start_linger: float = DEFAULT_START_LINGER_SECONDS,
+    ) -> None:
+        from .ids import ExecutionArn
+
+        self.services = services
+        self.execution = execution
+        self.arn = execution.arn
+        self.key = ExecutionArn.parse(execution.arn).journal_key
+        self.seq = seq
+        self.expires_at = int(execution.timeout_at + execution.retention_days * 86_400)
+        self.plan = SuspensionPlan()
+        self._durable: dict[str, OperationRecord] = dict(snapshot.operations)
+        self._observed: set[tuple[str, str]] = {
+            (event.operation_id or "", event.event_type)
+            for record in snapshot.invocations.values()
+            for event in record.events
+        }
+        self._invocation_events: list[JournalEvent] = []
+        self._pending: dict[str, _PendingStart] = {}
+        self._positions = itertools.count(1)
+        self._lock = threading.RLock()
+        self._linger = start_linger
+        self._flusher: threading.Timer | None = None
+        self.writes_enabled = True
+        self._claim: Callable[[], None] | None = None
+        self.claimed = False
+        self._deadline = float("inf")
+        self._margin = services.settings.deadline_margin_seconds
+        self.owner_thread = threading.get_ident()
+        _live_states.add(self)
+
+    # region ownership
+    def set_owner(self, claim: Callable[[], None], deadline: float) -> None:
+        """How to take the execution before the first write, and when Lambda will stop this invocation."""
+        self._claim = claim
+        self._deadline = deadline
+
+    def claim(self) -> None:
+        """Take the execution (once) before doing anything new: replaying alone never writes."""
+        with self._lock:
+            if self.claimed:
+                return
+            if self._claim is not None:
+                self._claim()
+            self.claimed = True
+
+    def check_deadline(self) -> None:
+        """Suspend, to continue at once in a fresh invocation, when Lambda's time limit is close."""
+        if self.now() >= self._deadline - self._margin:
+            from ..exceptions import SuspendExecution
+
+            self.plan.wake_at(self.now(), "deadline")
+            raise SuspendExecution("suspended: close to the Lambda time limit")
+    # endregion
+
+    # region reads
+    def operation(self, operation_id: str) -> OperationRecord | None:
+        """The durable record of an operation, or a start held back in this invocation."""
+        with self._lock:
+            pending = self._pending.get(operation_id)
+            return pending.record if pending else self._durable.get(operation_id)
+
+    def has_operations(self) -> bool:
+        """True when the journal holds any operation (the invocation starts by replaying)."""
+        return bool(self._durable)
+
+    def payload(self, record: OperationRecord) -> str | None:
+        """The operation's serialized result, fetched from the payload bucket when it was offloaded."""
+        if record.result_ref is not None:
+            return self.services.payloads.get(record.result_ref)
+        return record.result
+
+    def now(self) -> float:
+        """The current time on the engine's clock."""
+        return self.services.clock.now()
+    # endregion
+
+    # region events
+    def event(self, event_type: str, details: dict[str, Any] | None = None, **identity: Any) -> JournalEvent:
+        """A new event, ordered after every event this invocation produced before it."""
+        with self._lock:
+            position = next(self._positions)
+        return JournalEvent(event_type, self.now(), (self.seq, position), details or {}, **identity)
+
+    def observe_once(self, record: OperationRecord, event_type: str, details: dict[str, Any]) -> None:
+        """Record an event no operation write carries (a wait found finished), once across invocations."""
+        with self._lock:
+            if (record.operation_id, event_type) in self._observed:
+                return
+            self._observed.add((record.operation_id, event_type))
+            self._invocation_events.append(
+                self.event(
+                    event_type,
+                    details,
+                    operation_id=record.operation_id,
+                    name=record.name,
+                    parent_id=record.parent_id,
+                    sub_type=record.sub_type,
+                )
+            )
+
+    def take_invocation_events(self) -> list[JournalEvent]:
+        """The events to store with this invocation's end."""
+        with self._lock:
+            events, self._invocation_events = self._invocation_events, []
+            return events
+    # endregion
+
+    # region writes
+    def record(self, record: OperationRecord, events: list[JournalEvent]) -> OperationRecord:
+        """Write an operation's new state and events now, merged with its held-back start if any."""
+        with self._lock:
+            pending = self._pending.pop(record.operation_id, None)
+            if pending is not None:
+                events = pending.events + events
+            record = self._offload(record)
+            if record.result_ref is not None:
+                # The payload lives in the bucket; the history reads it back from there.
+                events = [_without_payload(event) for event in events]
+            durable = self._durable.get(record.operation_id)
+            expected = None if durable is None else ExpectedState(durable.status.value, durable.attempt)
+            self._write(record, events, expected)
+            self._durable[record.operation_id] = record
+            return record
+
+    def record_start(self, record: OperationRecord, events: list[JournalEvent], *, durable: bool) -> None:
+        """Record that an operation started: at once when `durable`, otherwise held back briefly."""
+        if durable:
+            self.record(record, events)
+            return
+        with self._lock:
+            self._pending[record.operation_id] = _PendingStart(record, events)
+            if self._flusher is None:
+                self._flusher = threading.Timer(self._linger, self._flush_from_timer)
+                self._flusher.daemon = True
+                self._flusher.start()
+
+    def flush(self) -> None:
+        """Write every held-back start (before suspending, or when the linger ends)."""
+        with self._lock:
+            if self._flusher is not None:
+                self._flusher.cancel()
+                self._flusher = None
+            pending, self._pending = self._pending, {}
+            for start in pending.values():
+                durable = self._durable.get(start.record.operation_id)
+                expected = None if durable is None else ExpectedState(durable.status.value, durable.attempt)
+                self._write(start.record, start.events, expected)
+                self._durable[start.record.operation_id] = start.record
+
+    def _flush_from_timer(self) -> None:
+        with self._lock:
+            self._flusher = None
+            if not self.writes_enabled:
+                return
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - the next synchronous write or the suspension retries these
+                return
+
+    def _write(self, record: OperationRecord, events: list[JournalEvent], expected: ExpectedState | None) -> None:
+        if not self.writes_enabled:
+            raise InvocationAbandoned("this invocation lost its execution and may not write")
+        self.services.store.write_operation(self.key, record, events, expected, self.expires_at)
+
+    def _offload(self, record: OperationRecord) -> OperationRecord:
+        if needs_offload(record.result):
+            ref = self.services.payloads.put(self.key, f"op-{record.operation_id}-{record.attempt}", record.result or "")
+            return record.evolve(result=None, result_ref=ref)
+        return record
+    # endregion
+
+    def is_terminal(self, operation_id: str) -> bool:
+        """True when the operation has finished for good."""
+        record = self.operation(operation_id)
+        return record is not None and OperationStatus(record.status).is_terminal

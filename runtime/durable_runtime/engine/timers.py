@@ -1,0 +1,103 @@
+"""Timers and Lambda invokes: small interfaces with AWS implementations."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..contract import SQS_MAX_DELAY_SECONDS
+
+if TYPE_CHECKING:
+    from .clock import Clock
+    from .envelope import ResumeRequest
+
+# Scheduler fires within about a minute of the set time: aim early, and let the queue finish to the second.
+_SCHEDULE_LEAD_SECONDS = 60
+
+
+class TimerService(Protocol):
+    """Delivers a resume envelope to the execution's function at (or just after) a due time."""
+
+    def schedule(self, request: ResumeRequest, due_at: float) -> None:
+        """Arrange for `request` to be delivered at `due_at`."""
+        ...
+
+
+class LambdaInvoker(Protocol):
+    """Invokes a function version asynchronously."""
+
+    def invoke_async(self, qualified_function_arn: str, event: dict[str, Any]) -> None:
+        """Queue an asynchronous invoke of the exact version named."""
+        ...
+
+    def resolve(self, function: str) -> tuple[str, str]:
+        """The unqualified ARN and the version a function name or ARN (maybe alias-qualified) points to."""
+        ...
+
+
+class AwsTimerService:
+    """Short timers on an SQS delay queue (second precision), long ones on EventBridge Scheduler."""
+
+    def __init__(
+        self,
+        *,
+        sqs: Any,
+        scheduler: Any,
+        queue_url: str,
+        queue_arn: str,
+        schedule_group: str,
+        scheduler_role_arn: str,
+        clock: Clock,
+    ) -> None:
+        self._sqs = sqs
+        self._scheduler = scheduler
+        self._queue_url = queue_url
+        self._queue_arn = queue_arn
+        self._group = schedule_group
+        self._role = scheduler_role_arn
+        self._clock = clock
+
+    def schedule(self, request: ResumeRequest, due_at: float) -> None:
+        """One SendMessage for due times within 15 minutes, else one CreateSchedule that lands on the queue."""
+        delay = max(0, math.ceil(due_at - self._clock.now()))
+        body = type(request)(request.execution_arn, request.reason, due_at).to_json()
+        if delay <= SQS_MAX_DELAY_SECONDS:
+            self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=body, DelaySeconds=delay)
+            return
+        fire_at = due_at - _SCHEDULE_LEAD_SECONDS
+        name = "dk-" + hashlib.blake2b(f"{request.execution_arn}|{due_at:.3f}".encode(), digest_size=20).hexdigest()
+        try:
+            self._scheduler.create_schedule(
+                Name=name,
+                GroupName=self._group,
+                ScheduleExpression=f"at({time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(fire_at))})",
+                ScheduleExpressionTimezone="UTC",
+                FlexibleTimeWindow={"Mode": "OFF"},
+                Target={"Arn": self._queue_arn, "RoleArn": self._role, "Input": body},
+                ActionAfterCompletion="DELETE",
+            )
+        except self._scheduler.exceptions.ConflictException:
+            return  # the same timer was already set by an earlier attempt of this invocation
+
+
+class AwsLambdaInvoker:
+    """LambdaInvoker on boto3's Lambda client."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def invoke_async(self, qualified_function_arn: str, event: dict[str, Any]) -> None:
+        """InvocationType=Event, so Lambda retries and the failure destination apply."""
+        self._client.invoke(
+            FunctionName=qualified_function_arn, InvocationType="Event", Payload=json.dumps(event).encode()
+        )
+
+    def resolve(self, function: str) -> tuple[str, str]:
+        """Ask Lambda which version a name, ARN or alias points to (unqualified means $LATEST)."""
+        configuration = self._client.get_function(FunctionName=function)["Configuration"]
+        arn = configuration["FunctionArn"]
+        parts = arn.split(":")
+        return ":".join(parts[:7]), configuration.get("Version", "$LATEST")

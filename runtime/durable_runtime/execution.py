@@ -1,0 +1,132 @@
+"""`@durable_execution`: turns a handler `(event, context: DurableContext)` into a durable Lambda handler."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from collections.abc import Callable, MutableMapping
+from enum import Enum
+from typing import Any
+
+from .engine.envelope import is_envelope, parse_envelope, sqs_envelopes
+from .engine.ids import FunctionArn
+from .engine.services import EngineServices, current_services
+
+log = logging.getLogger("durable_runtime")
+
+__all__ = ["InvocationStatus", "durable_execution"]
+
+
+class InvocationStatus(Enum):
+    """How an invocation ended, as the managed service reports it."""
+
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+
+
+def durable_execution(
+    func: Callable[[Any, Any], Any] | None = None,
+    *,
+    boto3_client: Any = None,
+    plugins: list[Any] | None = None,
+    services: EngineServices | None = None,
+) -> Any:
+    """Make `func(event, context)` a durable Lambda handler; usable bare or with keyword options.
+
+    Args:
+        func: The handler; it receives the execution input and a DurableContext.
+        boto3_client: Accepted for compatibility with the official SDK; Durable Kit talks to its own journal.
+        plugins: Accepted for compatibility; instrumentation plugins are not supported yet.
+        services: The engine services to use instead of those built from the environment.
+    """
+    if func is None:
+        return functools.partial(durable_execution, boto3_client=boto3_client, plugins=plugins, services=services)
+
+    @functools.wraps(func)
+    def handler(event: Any, lambda_context: Any) -> Any:
+        return _dispatch(func, event, lambda_context, services or current_services())
+
+    handler.durable_handler = func  # type: ignore[attr-defined]
+    return handler
+
+
+def _dispatch(func: Callable[[Any, Any], Any], event: Any, lambda_context: Any, services: EngineServices) -> Any:
+    from .engine.invocation import run_invocation
+
+    if is_envelope(event):
+        request = parse_envelope(event)
+        outcome = run_invocation(func, request, _request_id(lambda_context), lambda_context, services)
+        return outcome.to_response()
+    batch = sqs_envelopes(event)
+    if batch is not None:
+        return _consume_timer_batch(func, batch, lambda_context, services)
+    return _start_directly(func, event, lambda_context, services)
+
+
+def _request_id(lambda_context: Any) -> str:
+    return str(getattr(lambda_context, "aws_request_id", "") or "local")
+
+
+def _identity(lambda_context: Any) -> tuple[str, str]:
+    invoked = getattr(lambda_context, "invoked_function_arn", None)
+    if not invoked:
+        from .exceptions import ValidationError
+
+        raise ValidationError("the Lambda context has no invoked_function_arn; invoke the handler through Lambda")
+    version = getattr(lambda_context, "function_version", None) or os.environ.get(
+        "AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"
+    )
+    return FunctionArn.parse(invoked).unqualified, str(version)
+
+
+def _start_directly(func: Callable[[Any, Any], Any], event: Any, lambda_context: Any, services: EngineServices) -> Any:
+    """An ordinary event starts an execution named after the request, so Lambda's retries don't start twice."""
+    from .engine.envelope import ResumeRequest
+    from .engine.ids import ExecutionArn
+    from .engine.invocation import run_invocation
+    from .engine.starting import start_execution
+
+    function_arn, version = _identity(lambda_context)
+    request_id = _request_id(lambda_context)
+    record, created = start_execution(services, function_arn, version, request_id, json.dumps(event))
+    arn = ExecutionArn.parse(record.arn)
+    if created:
+        # Nothing else would resume this execution if this (possibly synchronous) invocation died.
+        remaining = getattr(lambda_context, "get_remaining_time_in_millis", lambda: 900_000)()
+        services.timers.schedule(ResumeRequest(arn, "watchdog"), services.clock.now() + remaining / 1000 + 5)
+    outcome = run_invocation(func, ResumeRequest(arn, "start"), request_id, lambda_context, services)
+    if outcome.status == InvocationStatus.SUCCEEDED.value and outcome.result is not None:
+        return json.loads(outcome.result)
+    return outcome.to_response()
+
+
+def _consume_timer_batch(
+    func: Callable[[Any, Any], Any],
+    batch: list[tuple[str, str]],
+    lambda_context: Any,
+    services: EngineServices,
+) -> MutableMapping[str, Any]:
+    """Resume each execution whose timer fired; forward those pinned to another version to that version."""
+    from .engine.invocation import run_invocation
+    from .exceptions import ValidationError
+
+    _, my_version = _identity(lambda_context)
+    failures = []
+    for message_id, body in batch:
+        try:
+            request = parse_envelope(json.loads(body))
+        except (ValidationError, json.JSONDecodeError) as error:
+            log.error("dropping malformed timer message %s: %s", message_id, error)
+            continue
+        try:
+            if request.execution_arn.version != my_version:
+                services.invoker.invoke_async(request.execution_arn.qualified_function_arn, request.to_event())
+            else:
+                run_invocation(func, request, message_id, lambda_context, services)
+        except Exception:  # noqa: BLE001 - report the message as failed so SQS delivers it again
+            log.exception("timer message %s failed; SQS will deliver it again", message_id)
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}

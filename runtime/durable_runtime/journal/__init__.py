@@ -1,0 +1,1 @@
+"""The journal: one DynamoDB partition per execution, one record per operation."""

@@ -1,0 +1,393 @@
+"""The journal on one DynamoDB table: partition = execution, sort key = record."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from .. import contract as c
+from .records import (
+    ErrorObject,
+    ExecutionRecord,
+    ExecutionStatus,
+    InvocationRecord,
+    JournalEvent,
+    JournalSnapshot,
+    OperationRecord,
+    OperationStatus,
+    OperationType,
+)
+from .store import ExecutionPage, ExpectedState, JournalConflict, JournalStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_INPUT_RECORD = "INPUT"
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def _ms(seconds: float | None) -> dict[str, str] | None:
+    return None if seconds is None else {"N": str(int(round(seconds * 1000)))}
+
+
+def _seconds(attr: dict[str, str] | None) -> float | None:
+    return None if attr is None else int(attr["N"]) / 1000
+
+
+def _text(attr: dict[str, Any] | None) -> str | None:
+    return None if attr is None else attr["S"]
+
+
+def _error_attr(error: ErrorObject | None) -> dict[str, str] | None:
+    return None if error is None else {"S": json.dumps(error.to_dict(), separators=(",", ":"))}
+
+
+def _error_value(attr: dict[str, str] | None) -> ErrorObject | None:
+    return None if attr is None else ErrorObject.from_dict(json.loads(attr["S"]))
+
+
+def _events_value(attr: dict[str, Any] | None) -> tuple[JournalEvent, ...]:
+    return () if attr is None else tuple(JournalEvent.decode(item["S"]) for item in attr["L"])
+
+
+def _events_attr(events: list[JournalEvent]) -> dict[str, Any]:
+    return {"L": [{"S": event.encode()} for event in events]}
+
+
+def _is_conflict(error: Exception) -> bool:
+    response = getattr(error, "response", None) or {}
+    return bool(response.get("Error", {}).get("Code") == _CONDITION_FAILED)
+
+
+class DynamoDBJournalStore(JournalStore):
+    """JournalStore on a DynamoDB table with the key schema named in `contract`."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # region reads
+    def load(self, key: str) -> JournalSnapshot:
+        """Read all records with one strongly consistent Query, following pages."""
+        execution: ExecutionRecord | None = None
+        input_payload: str | None = None
+        operations: dict[str, OperationRecord] = {}
+        invocations: dict[int, InvocationRecord] = {}
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": c.PARTITION_KEY},
+            "ExpressionAttributeValues": {":pk": {"S": key}},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._client.query(**request)
+            for item in page.get("Items", []):
+                sort_key = item[c.SORT_KEY]["S"]
+                if sort_key == c.RECORD_EXECUTION:
+                    execution = self._execution_from_item(item)
+                elif sort_key == _INPUT_RECORD:
+                    input_payload = _text(item.get("payload"))
+                elif sort_key.startswith(c.RECORD_OPERATION_PREFIX):
+                    record = self._operation_from_item(item)
+                    operations[record.operation_id] = record
+                elif sort_key.startswith(c.RECORD_INVOCATION_PREFIX):
+                    seq = int(sort_key[len(c.RECORD_INVOCATION_PREFIX) :])
+                    invocations[seq] = InvocationRecord(seq, _events_value(item.get("ev")))
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return JournalSnapshot(execution, input_payload, operations, invocations)
+
+    def get_execution(self, key: str) -> ExecutionRecord | None:
+        """Read the execution record alone."""
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_EXECUTION}},
+            ConsistentRead=True,
+        ).get("Item")
+        return None if item is None else self._execution_from_item(item)
+
+    def list_executions(
+        self, function_arn: str, *, limit: int, marker: str | None, newest_first: bool
+    ) -> ExecutionPage:
+        """Page through the sparse by-function index."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": c.LIST_INDEX_NAME,
+            "KeyConditionExpression": "#fn = :fn",
+            "ExpressionAttributeNames": {"#fn": c.LIST_INDEX_PARTITION_KEY},
+            "ExpressionAttributeValues": {":fn": {"S": function_arn}},
+            "ScanIndexForward": not newest_first,
+            "Limit": limit,
+        }
+        if marker:
+            request["ExclusiveStartKey"] = json.loads(marker)
+        page = self._client.query(**request)
+        records = [self._execution_from_item(item) for item in page.get("Items", [])]
+        last = page.get("LastEvaluatedKey")
+        return ExecutionPage(records, json.dumps(last, sort_keys=True) if last else None)
+    # endregion
+
+    # region writes
+    def create_execution(self, record: ExecutionRecord, input_payload: str | None, expires_at: int) -> bool:
+        """Claim the name with the input record, then create the execution record.
+
+        The input record is written first and only if absent or holding the same input, so two starts racing
+        with different inputs can never leave an execution whose record and input disagree.
+        """
+        key = {"S": _journal_key(record)}
+        input_item: dict[str, Any] = {
+            c.PARTITION_KEY: key,
+            c.SORT_KEY: {"S": _INPUT_RECORD},
+            "ih": {"S": record.input_hash},
+            c.TTL_ATTRIBUTE: {"N": str(expires_at)},
+        }
+        if input_payload is not None:
+            input_item["payload"] = {"S": input_payload}
+        item = self._execution_item(record)
+        item[c.TTL_ATTRIBUTE] = {"N": str(expires_at)}
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=input_item,
+                ConditionExpression="attribute_not_exists(#pk) OR ih = :ih",
+                ExpressionAttributeNames={"#pk": c.PARTITION_KEY},
+                ExpressionAttributeValues={":ih": {"S": record.input_hash}},
+            )
+            self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": c.PARTITION_KEY},
+            )
+        except Exception as error:
+            if _is_conflict(error):
+                return False
+            raise
+        return True
+
+    def acquire_lease(self, key: str, seen_seq: int, owner: str, until: float) -> bool:
+        """Advance the invocation counter from `seen_seq`; the counter is the execution's fencing token."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_EXECUTION}},
+                UpdateExpression="SET inv = :next, lo = :owner, lu = :until",
+                ConditionExpression="inv = :seen AND st = :running",
+                ExpressionAttributeValues={
+                    ":next": {"N": str(seen_seq + 1)},
+                    ":seen": {"N": str(seen_seq)},
+                    ":owner": {"S": owner},
+                    ":until": _ms(until),  # type: ignore[dict-item]
+                    ":running": {"S": ExecutionStatus.RUNNING.value},
+                },
+            )
+        except Exception as error:
+            if _is_conflict(error):
+                return False
+            raise
+        return True
+
+    def write_operation(
+        self,
+        key: str,
+        record: OperationRecord,
+        new_events: list[JournalEvent],
+        expected: ExpectedState | None,
+        expires_at: int,
+    ) -> None:
+        """One UpdateItem: set the state, append the events, and only if the record is as expected."""
+        fields = self._operation_fields(record)
+        fields[c.TTL_ATTRIBUTE] = {"N": str(expires_at)}
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":new_events": _events_attr(new_events), ":none": {"L": []}}
+        sets, removes = ["#ev = list_append(if_not_exists(#ev, :none), :new_events)"], []
+        names["#ev"] = "ev"
+        for index, (attr, value) in enumerate(fields.items()):
+            names[f"#a{index}"] = attr
+            if value is None:
+                removes.append(f"#a{index}")
+            else:
+                sets.append(f"#a{index} = :v{index}")
+                values[f":v{index}"] = value
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        if expected is None:
+            condition = "attribute_not_exists(#pk)"
+            names["#pk"] = c.PARTITION_KEY
+        else:
+            condition = "#st_old = :st_old AND #att_old = :att_old"
+            names.update({"#st_old": "st", "#att_old": "att"})
+            values.update({":st_old": {"S": expected.status}, ":att_old": {"N": str(expected.attempt)}})
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_OPERATION_PREFIX + record.operation_id}},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except Exception as error:
+            if _is_conflict(error):
+                raise JournalConflict(
+                    f"operation {record.operation_id} ({record.name or record.operation_type.value}) was changed "
+                    "by another invocation; this invocation stops and leaves it to the other one"
+                ) from error
+            raise
+
+    def write_invocation(self, key: str, seq: int, events: list[JournalEvent], expires_at: int) -> bool:
+        """Put the invocation record once."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    c.PARTITION_KEY: {"S": key},
+                    c.SORT_KEY: {"S": f"{c.RECORD_INVOCATION_PREFIX}{seq:010d}"},
+                    "ev": _events_attr(events),
+                    c.TTL_ATTRIBUTE: {"N": str(expires_at)},
+                },
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": c.PARTITION_KEY},
+            )
+        except Exception as error:
+            if _is_conflict(error):
+                return False
+            raise
+        return True
+
+    def close_execution(
+        self,
+        key: str,
+        status: ExecutionStatus,
+        *,
+        result: str | None,
+        result_ref: str | None,
+        error: ErrorObject | None,
+        events: list[JournalEvent],
+        ended_at: float,
+        expires_at: int,
+    ) -> bool:
+        """Close a RUNNING execution, set its retention, and release the lease."""
+        sets = ["st = :st", "ended = :ended", "#ttl = :ttl", "ev = list_append(ev, :events)"]
+        values: dict[str, Any] = {
+            ":st": {"S": status.value},
+            ":ended": _ms(ended_at),
+            ":ttl": {"N": str(expires_at)},
+            ":events": _events_attr(events),
+            ":running": {"S": ExecutionStatus.RUNNING.value},
+        }
+        for attr, value in (("res", result), ("res_ref", result_ref)):
+            if value is not None:
+                sets.append(f"{attr} = :{attr}")
+                values[f":{attr}"] = {"S": value}
+        if error is not None:
+            sets.append("err = :err")
+            values[":err"] = _error_attr(error)
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_EXECUTION}},
+                UpdateExpression="SET " + ", ".join(sets) + " REMOVE lo, lu",
+                ConditionExpression="st = :running",
+                ExpressionAttributeNames={"#ttl": c.TTL_ATTRIBUTE},
+                ExpressionAttributeValues=values,
+            )
+        except Exception as failure:
+            if _is_conflict(failure):
+                return False
+            raise
+        return True
+    # endregion
+
+    # region item mapping
+    @staticmethod
+    def _execution_item(record: ExecutionRecord) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            c.PARTITION_KEY: {"S": _journal_key(record)},
+            c.SORT_KEY: {"S": c.RECORD_EXECUTION},
+            "arn": {"S": record.arn},
+            c.LIST_INDEX_PARTITION_KEY: {"S": record.function_arn},
+            c.LIST_INDEX_SORT_KEY: _ms(record.started_at),
+            "ver": {"S": record.version},
+            "name": {"S": record.execution_name},
+            "st": {"S": record.status.value},
+            "timeout_at": _ms(record.timeout_at),
+            "ret": {"N": str(record.retention_days)},
+            "ih": {"S": record.input_hash},
+            "inv": {"N": str(record.invocation_seq)},
+            "ev": _events_attr(list(record.events)),
+        }
+        return item
+
+    @staticmethod
+    def _execution_from_item(item: dict[str, Any]) -> ExecutionRecord:
+        return ExecutionRecord(
+            arn=item["arn"]["S"],
+            function_arn=item[c.LIST_INDEX_PARTITION_KEY]["S"],
+            version=item["ver"]["S"],
+            execution_name=item["name"]["S"],
+            status=ExecutionStatus(item["st"]["S"]),
+            started_at=_seconds(item[c.LIST_INDEX_SORT_KEY]) or 0.0,
+            timeout_at=_seconds(item["timeout_at"]) or 0.0,
+            retention_days=int(item["ret"]["N"]),
+            input_hash=item["ih"]["S"],
+            invocation_seq=int(item["inv"]["N"]),
+            lease_owner=_text(item.get("lo")),
+            lease_until=_seconds(item.get("lu")),
+            ended_at=_seconds(item.get("ended")),
+            result=_text(item.get("res")),
+            result_ref=_text(item.get("res_ref")),
+            error=_error_value(item.get("err")),
+            events=_events_value(item.get("ev")),
+        )
+
+    @staticmethod
+    def _operation_fields(record: OperationRecord) -> dict[str, Any]:
+        return {
+            "typ": {"S": record.operation_type.value},
+            "sub": None if record.sub_type is None else {"S": record.sub_type},
+            "name": None if record.name is None else {"S": record.name},
+            "par": None if record.parent_id is None else {"S": record.parent_id},
+            "st": {"S": record.status.value},
+            "att": {"N": str(record.attempt)},
+            "res": None if record.result is None else {"S": record.result},
+            "res_ref": None if record.result_ref is None else {"S": record.result_ref},
+            "err": _error_attr(record.error),
+            "nxt": _ms(record.next_attempt_at),
+            "wu": _ms(record.wait_until),
+            "rc": {"BOOL": True} if record.replay_children else None,
+            "sa": _ms(record.started_at),
+            "ea": _ms(record.ended_at),
+            "x": {"M": {k: {"S": v} for k, v in record.extra.items()}} if record.extra else None,
+        }
+
+    @staticmethod
+    def _operation_from_item(item: dict[str, Any]) -> OperationRecord:
+        return OperationRecord(
+            operation_id=item[c.SORT_KEY]["S"][len(c.RECORD_OPERATION_PREFIX) :],
+            operation_type=OperationType(item["typ"]["S"]),
+            sub_type=_text(item.get("sub")),
+            name=_text(item.get("name")),
+            parent_id=_text(item.get("par")),
+            status=OperationStatus(item["st"]["S"]),
+            attempt=int(item["att"]["N"]),
+            result=_text(item.get("res")),
+            result_ref=_text(item.get("res_ref")),
+            error=_error_value(item.get("err")),
+            next_attempt_at=_seconds(item.get("nxt")),
+            wait_until=_seconds(item.get("wu")),
+            replay_children=bool(item.get("rc", {}).get("BOOL", False)),
+            started_at=_seconds(item.get("sa")),
+            ended_at=_seconds(item.get("ea")),
+            extra={k: v["S"] for k, v in item.get("x", {}).get("M", {}).items()},
+            events=_events_value(item.get("ev")),
+        )
+    # endregion
+
+
+def _journal_key(record: ExecutionRecord) -> str:
+    """The journal key of an execution record (its ARN without the version)."""
+    from ..engine.ids import ExecutionArn
+
+    return ExecutionArn.parse(record.arn).journal_key

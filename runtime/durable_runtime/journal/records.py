@@ -1,0 +1,171 @@
+"""What the journal holds, as plain values independent of the storage backend."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+from ..exceptions import ErrorObject
+
+
+
+class OperationType(str, Enum):
+    """The kinds of durable operation, named as the managed service names them."""
+
+    EXECUTION = "EXECUTION"
+    CONTEXT = "CONTEXT"
+    STEP = "STEP"
+    WAIT = "WAIT"
+    CALLBACK = "CALLBACK"
+    CHAINED_INVOKE = "CHAINED_INVOKE"
+
+
+class OperationStatus(str, Enum):
+    """The states an operation record moves through."""
+
+    STARTED = "STARTED"
+    PENDING = "PENDING"
+    READY = "READY"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    TIMED_OUT = "TIMED_OUT"
+    STOPPED = "STOPPED"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the operation can never change again."""
+        return self not in (OperationStatus.STARTED, OperationStatus.PENDING, OperationStatus.READY)
+
+
+class ExecutionStatus(str, Enum):
+    """The states of a whole execution (suspended executions are RUNNING, as in the managed service)."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    STOPPED = "STOPPED"
+
+
+# Event order is (invocation sequence, position within it); these positions close an invocation.
+INVOCATION_END_POSITION = 10**9 - 1
+EXECUTION_END_POSITION = 10**9
+
+
+@dataclass(frozen=True)
+class JournalEvent:
+    """One history event as recorded, before it is numbered.
+
+    Events recorded on an operation's own record take their Id, Name, ParentId and SubType from it; events
+    recorded elsewhere (a wait observed to finish, an invocation's end) carry them here.
+    """
+
+    event_type: str
+    timestamp: float
+    order: tuple[int, int]
+    details: dict[str, Any] = field(default_factory=dict)
+    operation_id: str | None = None
+    name: str | None = None
+    parent_id: str | None = None
+    sub_type: str | None = None
+
+    def encode(self) -> str:
+        """Serialize compactly for a journal list attribute."""
+        doc: dict[str, Any] = {"t": self.event_type, "ts": round(self.timestamp, 3), "o": list(self.order)}
+        if self.details:
+            doc["d"] = self.details
+        for key, value in (("id", self.operation_id), ("n", self.name), ("p", self.parent_id), ("s", self.sub_type)):
+            if value is not None:
+                doc[key] = value
+        return json.dumps(doc, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str) -> JournalEvent:
+        """Read an event written by `encode`."""
+        doc = json.loads(text)
+        return cls(
+            event_type=doc["t"],
+            timestamp=float(doc["ts"]),
+            order=(int(doc["o"][0]), int(doc["o"][1])),
+            details=doc.get("d", {}),
+            operation_id=doc.get("id"),
+            name=doc.get("n"),
+            parent_id=doc.get("p"),
+            sub_type=doc.get("s"),
+        )
+
+
+@dataclass(frozen=True)
+class OperationRecord:
+    """The current state of one operation, plus the history events it produced."""
+
+    operation_id: str
+    operation_type: OperationType
+    sub_type: str | None
+    name: str | None
+    parent_id: str | None
+    status: OperationStatus
+    attempt: int = 0
+    result: str | None = None
+    result_ref: str | None = None
+    error: ErrorObject | None = None
+    next_attempt_at: float | None = None
+    wait_until: float | None = None
+    replay_children: bool = False
+    started_at: float | None = None
+    ended_at: float | None = None
+    # Operation-specific fields (callback ids, timeouts, child execution ARNs) that only one operation reads.
+    extra: dict[str, str] = field(default_factory=dict)
+    events: tuple[JournalEvent, ...] = ()
+
+    def evolve(self, **changes: Any) -> OperationRecord:
+        """Return a copy with some fields changed."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ExecutionRecord:
+    """The execution's own record: identity, pinned version, lease and outcome."""
+
+    arn: str
+    function_arn: str
+    version: str
+    execution_name: str
+    status: ExecutionStatus
+    started_at: float
+    timeout_at: float
+    retention_days: int
+    input_hash: str
+    invocation_seq: int = 0
+    lease_owner: str | None = None
+    lease_until: float | None = None
+    ended_at: float | None = None
+    result: str | None = None
+    result_ref: str | None = None
+    error: ErrorObject | None = None
+    events: tuple[JournalEvent, ...] = ()
+
+    def evolve(self, **changes: Any) -> ExecutionRecord:
+        """Return a copy with some fields changed."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class InvocationRecord:
+    """Written once when an invocation ends: its sequence number and the events only it observed."""
+
+    seq: int
+    events: tuple[JournalEvent, ...]
+
+
+@dataclass(frozen=True)
+class JournalSnapshot:
+    """Everything one Query returned for an execution."""
+
+    execution: ExecutionRecord | None
+    input_payload: str | None
+    operations: dict[str, OperationRecord]
+    invocations: dict[int, InvocationRecord]

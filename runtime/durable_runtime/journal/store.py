@@ -1,0 +1,98 @@
+"""The journal store: validated public operations over a few primitives a backend implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..exceptions import DurableExecutionsError
+
+if TYPE_CHECKING:
+    from .records import (
+        ErrorObject,
+        ExecutionRecord,
+        ExecutionStatus,
+        JournalEvent,
+        JournalSnapshot,
+        OperationRecord,
+    )
+
+
+class JournalConflict(DurableExecutionsError):
+    """A conditional journal write lost: another invocation changed the record first.
+
+    The invocation that sees this stops quietly and leaves the winner to continue.
+    """
+
+
+@dataclass(frozen=True)
+class ExpectedState:
+    """What a writer believes an operation record holds; the write only lands if it still does."""
+
+    status: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class ExecutionPage:
+    """One page of execution records from the listing index."""
+
+    executions: list[ExecutionRecord]
+    next_marker: str | None
+
+
+class JournalStore(ABC):
+    """Reads and writes one execution's records; every write is conditional."""
+
+    @abstractmethod
+    def load(self, key: str) -> JournalSnapshot:
+        """Read every record of an execution (one strongly consistent, paginated Query)."""
+
+    @abstractmethod
+    def create_execution(self, record: ExecutionRecord, input_payload: str | None, expires_at: int) -> bool:
+        """Create the execution and its input; False when an execution with this key already exists."""
+
+    @abstractmethod
+    def get_execution(self, key: str) -> ExecutionRecord | None:
+        """Read only the execution record."""
+
+    @abstractmethod
+    def acquire_lease(self, key: str, seen_seq: int, owner: str, until: float) -> bool:
+        """Take the execution for invocation `seen_seq + 1` if no one moved it past `seen_seq` first."""
+
+    @abstractmethod
+    def write_operation(
+        self,
+        key: str,
+        record: OperationRecord,
+        new_events: list[JournalEvent],
+        expected: ExpectedState | None,
+        expires_at: int,
+    ) -> None:
+        """Store an operation's state and append its new events; raise JournalConflict if `expected` is stale."""
+
+    @abstractmethod
+    def write_invocation(self, key: str, seq: int, events: list[JournalEvent], expires_at: int) -> bool:
+        """Record the end of invocation `seq`; False when it was already recorded."""
+
+    @abstractmethod
+    def close_execution(
+        self,
+        key: str,
+        status: ExecutionStatus,
+        *,
+        result: str | None,
+        result_ref: str | None,
+        error: ErrorObject | None,
+        events: list[JournalEvent],
+        ended_at: float,
+        expires_at: int,
+    ) -> bool:
+        """Move a RUNNING execution to a closed status; False when it was already closed."""
+
+    @abstractmethod
+    def list_executions(
+        self, function_arn: str, *, limit: int, marker: str | None, newest_first: bool
+    ) -> ExecutionPage:
+        """List a function's executions by start time."""

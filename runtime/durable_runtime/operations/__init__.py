@@ -1,0 +1,1 @@
+"""One durable primitive per module, all built on the template in `base`."""

@@ -1,0 +1,88 @@
+"""The template every operation follows: look up its record, check identity, replay or execute."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import NonDeterministicExecutionError, SuspendExecution
+from ..journal.records import OperationRecord, OperationStatus, OperationType
+from ..serdes import deserialize, serialize
+
+if TYPE_CHECKING:
+    from ..engine.state import InvocationState
+    from ..serdes import SerDes
+
+
+@dataclass(frozen=True)
+class OperationIdentity:
+    """What the code calls now; on replay it must match what was recorded."""
+
+    operation_id: str
+    operation_type: OperationType
+    sub_type: str | None
+    name: str | None
+    parent_id: str | None
+
+    def describe(self) -> str:
+        """A short human description for error messages."""
+        label = f"{self.operation_type.value} {self.sub_type or ''}".strip()
+        return f"{label} {self.name!r}" if self.name else label
+
+    def new_record(self, status: OperationStatus, **fields: Any) -> OperationRecord:
+        """A record of this operation in `status`."""
+        return OperationRecord(
+            operation_id=self.operation_id,
+            operation_type=self.operation_type,
+            sub_type=self.sub_type,
+            name=self.name,
+            parent_id=self.parent_id,
+            status=status,
+            **fields,
+        )
+
+    def verify(self, record: OperationRecord) -> None:
+        """Raise NonDeterministicExecutionError when the journal recorded something else at this position."""
+        recorded = (record.operation_type, record.sub_type, record.name, record.parent_id)
+        current = (self.operation_type, self.sub_type, self.name, self.parent_id)
+        if recorded == current:
+            return
+        raise NonDeterministicExecutionError(
+            f"operation {self.operation_id} diverged on replay: the journal recorded "
+            f"type={record.operation_type.value} sub_type={record.sub_type} name={record.name!r} "
+            f"parent={record.parent_id}, but the code now calls type={self.operation_type.value} "
+            f"sub_type={self.sub_type} name={self.name!r} parent={self.parent_id}. Durable handlers must call "
+            "the same operations in the same order on every replay: move non-deterministic choices "
+            "(time, randomness, external reads) into steps, or start a new execution for changed code.",
+            step_id=self.operation_id,
+        )
+
+
+def lookup(state: InvocationState, identity: OperationIdentity) -> OperationRecord | None:
+    """The recorded state of the operation, identity-checked."""
+    record = state.operation(identity.operation_id)
+    if record is not None:
+        identity.verify(record)
+    return record
+
+
+def suspend(state: InvocationState, due_at: float | None, reason: str) -> SuspendExecution:
+    """Plan a wake-up (when something is due) and return the signal that unwinds the handler."""
+    if due_at is not None:
+        state.plan.wake_at(due_at, reason)
+    return SuspendExecution(f"suspended: {reason}")
+
+
+def encode(state: InvocationState, identity: OperationIdentity, serdes: SerDes | None, value: Any) -> str | None:
+    """Serialize an operation's value with its serdes (the default one when None)."""
+    return serialize(serdes, value, identity.operation_id, state.arn)
+
+
+def decode(state: InvocationState, identity: OperationIdentity, serdes: SerDes | None, payload: str | None) -> Any:
+    """Deserialize an operation's recorded value."""
+    return deserialize(serdes, payload, identity.operation_id, state.arn)
+
+
+def payload_details(payload: str | None) -> dict[str, Any]:
+    """The `Result` part of a succeeded event."""
+    return {} if payload is None else {"Result": {"Payload": payload}}

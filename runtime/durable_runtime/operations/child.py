@@ -1,0 +1,77 @@
+"""`context.run_in_child_context`: a group of operations recorded as one, replayed as one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..contract import INLINE_PAYLOAD_LIMIT_BYTES
+from ..exceptions import ChildContextError, ErrorObject, SuspendExecution
+from ..journal.records import OperationStatus
+from .base import OperationIdentity, decode, encode, lookup, payload_details
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..config import ChildConfig
+    from ..context import DurableContext
+    from ..engine.state import InvocationState
+
+T = TypeVar("T")
+
+
+def run_child(
+    state: InvocationState,
+    identity: OperationIdentity,
+    func: Callable[[DurableContext], T],
+    config: ChildConfig | None,
+    make_context: Callable[[bool], DurableContext],
+) -> T:
+    """Return the recorded result, or run `func` in a child context and record how it ended.
+
+    `make_context(replaying)` builds the child context. A result too large to record is not stored: the
+    children are replayed to rebuild it (the official "ReplayChildren" mode).
+    """
+    serdes = config.serdes if config else None
+    record = lookup(state, identity)
+    if record is not None and record.status == OperationStatus.SUCCEEDED:
+        if record.replay_children:
+            return func(make_context(True))
+        return decode(state, identity, serdes, state.payload(record))  # type: ignore[no-any-return]
+    if record is not None and record.status == OperationStatus.FAILED:
+        _raise_recorded(record.error)
+    if record is None:
+        state.claim()
+        started = identity.new_record(OperationStatus.STARTED, started_at=state.now())
+        state.record_start(started, [state.event("ContextStarted")], durable=False)
+    else:
+        started = record
+    try:
+        value = func(make_context(record is not None))
+    except SuspendExecution:
+        raise
+    except Exception as error:  # noqa: BLE001 - the child's failure is recorded and re-raised as ChildContextError
+        wire = ErrorObject.from_exception(error)
+        failed = started.evolve(status=OperationStatus.FAILED, error=wire, ended_at=state.now())
+        state.record(failed, [state.event("ContextFailed", {"Error": {"Payload": wire.to_dict()}})])
+        _raise_recorded(wire)
+    payload = encode(state, identity, serdes, value)
+    too_large = payload is not None and len(payload.encode()) > INLINE_PAYLOAD_LIMIT_BYTES
+    summary = _summary(config, value) if too_large else payload
+    succeeded = started.evolve(
+        status=OperationStatus.SUCCEEDED,
+        result=None if too_large else payload,
+        replay_children=too_large,
+        ended_at=state.now(),
+    )
+    details = {"ReplayChildren": True, **payload_details(summary)} if too_large else payload_details(payload)
+    state.record(succeeded, [state.event("ContextSucceeded", details)])
+    return decode(state, identity, serdes, payload)  # type: ignore[no-any-return]
+
+
+def _summary(config: ChildConfig | None, value: Any) -> str | None:
+    generator = config.summary_generator if config else None
+    return generator(value) if generator else None
+
+
+def _raise_recorded(error: ErrorObject | None) -> Any:
+    (error or ErrorObject("child context failed", None, None, None)).raise_as_operation_error(ChildContextError)

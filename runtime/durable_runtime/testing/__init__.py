@@ -1,0 +1,17 @@
+"""Local testing: run durable functions on moto with virtual time, through the production code paths."""
+
+from .clock import VirtualClock
+from .faults import FaultPlan, ProcessExit, simulate_process_exit
+from .results import DurableFunctionsTestError, DurableFunctionTestResult, Operation
+from .runner import DurableFunctionTestRunner
+
+__all__ = [
+    "DurableFunctionTestResult",
+    "DurableFunctionTestRunner",
+    "DurableFunctionsTestError",
+    "FaultPlan",
+    "Operation",
+    "ProcessExit",
+    "VirtualClock",
+    "simulate_process_exit",
+]

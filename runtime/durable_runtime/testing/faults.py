@@ -1,0 +1,103 @@
+"""Fault injection: crash an invocation before or after an AWS call, or throttle DynamoDB."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ProcessExit(BaseException):  # noqa: N818 - stands for the process dying, not an error to handle
+    """The simulated death of the Lambda process (os._exit, out of memory); Lambda reports Runtime.ExitError."""
+
+
+def simulate_process_exit(message: str = "process exited") -> None:
+    """Call from a handler or step to kill the current invocation as `os._exit` would, in a local run."""
+    raise ProcessExit(message)
+
+
+@dataclass
+class _Rule:
+    service: str
+    operation: str
+    when: str  # "before" or "after"
+    remaining_skips: int
+    remaining_hits: int
+
+
+@dataclass
+class FaultPlan:
+    """The faults a runner injects into the AWS calls the runtime makes.
+
+    Operations are boto3 operation names (`UpdateItem`, `PutItem`, `Query`, `SendMessage`, `CreateSchedule`).
+    """
+
+    _rules: list[_Rule] = field(default_factory=list)
+    _throttles: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def crash_before(self, service: str, operation: str, *, skip: int = 0, times: int = 1) -> FaultPlan:
+        """Kill the invocation just before its (skip+1)-th call of `operation`."""
+        self._rules.append(_Rule(service, operation, "before", skip, times))
+        return self
+
+    def crash_after(self, service: str, operation: str, *, skip: int = 0, times: int = 1) -> FaultPlan:
+        """Kill the invocation just after its (skip+1)-th call of `operation` succeeded."""
+        self._rules.append(_Rule(service, operation, "after", skip, times))
+        return self
+
+    def throttle(self, operation: str, times: int = 1) -> FaultPlan:
+        """Answer the next `times` DynamoDB `operation` calls with ProvisionedThroughputExceededException."""
+        self._throttles[operation] = self._throttles.get(operation, 0) + times
+        return self
+
+    def count(self, service: str, operation: str) -> int:
+        """How many calls of `operation` the runtime made."""
+        return sum(1 for call in self.calls if call == (service, operation))
+
+    # region hooks installed on each client
+    def install(self, client: Any, service: str) -> None:
+        """Attach the hooks to a boto3 client."""
+        events = client.meta.events
+        events.register_first(f"before-call.{_event_name(client)}", lambda model, **_: self._before(service, model.name))
+        events.register(f"after-call.{_event_name(client)}", lambda model, **_: self._after(service, model.name))
+        if service == "dynamodb":
+            events.register_first(f"before-send.{_event_name(client)}", self._maybe_throttle)
+
+    def _before(self, service: str, operation: str) -> None:
+        with self._lock:
+            self.calls.append((service, operation))
+        self._fire(service, operation, "before")
+
+    def _after(self, service: str, operation: str) -> None:
+        self._fire(service, operation, "after")
+
+    def _fire(self, service: str, operation: str, when: str) -> None:
+        with self._lock:
+            for rule in self._rules:
+                if (rule.service, rule.operation, rule.when) != (service, operation, when) or rule.remaining_hits <= 0:
+                    continue
+                if rule.remaining_skips > 0:
+                    rule.remaining_skips -= 1
+                    continue
+                rule.remaining_hits -= 1
+                raise ProcessExit(f"injected crash {when} {service}.{operation}")
+
+    def _maybe_throttle(self, request: Any, **_: Any) -> Any:
+        target = request.headers.get("X-Amz-Target", b"")
+        operation = (target.decode() if isinstance(target, bytes) else target).rsplit(".", 1)[-1]
+        with self._lock:
+            if self._throttles.get(operation, 0) <= 0:
+                return None
+            self._throttles[operation] -= 1
+        from botocore.awsrequest import AWSResponse
+        from moto.core.botocore_stubber import MockRawResponse
+
+        body = b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"throttled"}'
+        return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0"}, MockRawResponse(body))
+    # endregion
+
+
+def _event_name(client: Any) -> str:
+    return str(client.meta.service_model.service_id.hyphenize())

@@ -1,0 +1,176 @@
+"""A local stand-in for Lambda: published versions, async invokes with Lambda's retries, SQS event sources."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..engine.ids import FunctionArn
+from ..exceptions import ValidationError
+from .clock import VirtualClock
+
+# Lambda retries a failed asynchronous invoke twice, about one and then two minutes later.
+ASYNC_RETRY_DELAYS = (60.0, 120.0)
+
+
+@dataclass
+class LocalFunction:
+    """A registered function and its published versions."""
+
+    name: str
+    durable: bool
+    versions: dict[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
+
+    @property
+    def latest(self) -> str:
+        """The newest published version (what the function's alias points to)."""
+        return str(max(int(version) for version in self.versions))
+
+
+@dataclass
+class LambdaContext:
+    """The parts of Lambda's context object the runtime reads, on virtual time."""
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    aws_request_id: str
+    deadline: float
+    clock: VirtualClock
+    memory_limit_in_mb: int = 512
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before Lambda would stop the invocation."""
+        return max(0, int((self.deadline - self.clock.now()) * 1000))
+
+
+@dataclass(order=True)
+class Delivery:
+    """An invocation waiting to happen."""
+
+    due_at: float
+    order: int
+    function: str = field(compare=False)
+    version: str | None = field(compare=False)
+    event: Any = field(compare=False)
+    request_id: str = field(compare=False)
+    attempt: int = field(compare=False, default=1)
+
+
+class LocalLambda:
+    """Implements the engine's LambdaInvoker for local runs, and holds the invocations waiting to run."""
+
+    def __init__(self, clock: VirtualClock, region: str, account: str, timeout_seconds: float) -> None:
+        self.clock = clock
+        self.region = region
+        self.account = account
+        self.timeout_seconds = timeout_seconds
+        self.functions: dict[str, LocalFunction] = {}
+        self.failures: list[tuple[Delivery, BaseException]] = []
+        self._queue: list[Delivery] = []
+        self._order = itertools.count()
+        self._lock = threading.Lock()
+
+    def arn(self, name: str) -> str:
+        """The unqualified ARN of a local function."""
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+
+    def publish(self, name: str, handler: Callable[[Any, Any], Any], *, durable: bool) -> str:
+        """Register `handler` as the next version of `name`."""
+        function = self.functions.setdefault(name, LocalFunction(name, durable))
+        version = str(len(function.versions) + 1)
+        function.versions[version] = handler
+        return version
+
+    # region LambdaInvoker
+    def resolve(self, function: str) -> tuple[str, str]:
+        """Name or ARN (maybe qualified) to (unqualified ARN, version); no qualifier means the latest version."""
+        name, qualifier = function, None
+        if function.startswith("arn:"):
+            parsed = FunctionArn.parse(function)
+            name, qualifier = parsed.function_name, parsed.qualifier
+        elif ":" in function:
+            name, qualifier = function.split(":", 1)
+        local = self.functions.get(name)
+        if local is None:
+            raise ValidationError(f"no function {name!r} is registered with the local runner; register it first")
+        version = qualifier if qualifier and qualifier.isdigit() else local.latest
+        if version not in local.versions:
+            raise ValidationError(f"function {name!r} has no version {version}")
+        return self.arn(name), version
+
+    def invoke_async(self, qualified_function_arn: str, event: dict[str, Any]) -> None:
+        """Queue an asynchronous invoke; it runs when the runner's loop gets to it."""
+        parsed = FunctionArn.parse(qualified_function_arn)
+        self.enqueue(parsed.function_name, parsed.qualifier, event, str(uuid.uuid4()))
+    # endregion
+
+    def enqueue(self, function: str, version: str | None, event: Any, request_id: str, *, delay: float = 0.0,
+                attempt: int = 1) -> None:
+        """Queue an invocation `delay` virtual seconds from now."""
+        with self._lock:
+            heapq.heappush(
+                self._queue,
+                Delivery(self.clock.now() + delay, next(self._order), function, version, event, request_id, attempt),
+            )
+
+    def next_due(self) -> float | None:
+        """When the earliest queued invocation is due."""
+        with self._lock:
+            return self._queue[0].due_at if self._queue else None
+
+    def pop_ready(self) -> Delivery | None:
+        """The next invocation due now, if any."""
+        with self._lock:
+            if self._queue and self._queue[0].due_at <= self.clock.now():
+                return heapq.heappop(self._queue)
+            return None
+
+    def context_for(self, function: str, version: str, request_id: str) -> LambdaContext:
+        """A Lambda context for one invocation of a version."""
+        return LambdaContext(
+            function_name=function,
+            function_version=version,
+            invoked_function_arn=f"{self.arn(function)}:{version}",
+            aws_request_id=request_id,
+            deadline=self.clock.now() + self.timeout_seconds,
+            clock=self.clock,
+        )
+
+    def run(self, delivery: Delivery) -> Any:
+        """Invoke the delivery's handler; a failure is retried as Lambda retries asynchronous invokes."""
+        function = self.functions[delivery.function]
+        version = delivery.version or function.latest
+        handler = function.versions[version]
+        context = self.context_for(delivery.function, version, delivery.request_id)
+        worker_result: list[Any] = []
+
+        def invoke() -> None:
+            # Each invocation runs on its own thread, as a Lambda process would: a simulated crash stops it there.
+            from ..engine.state import abandon_thread
+
+            try:
+                worker_result.append(("ok", handler(delivery.event, context)))
+            except BaseException as error:  # noqa: BLE001 - a crash of the invocation, reported like Lambda does
+                abandon_thread(threading.get_ident())
+                worker_result.append(("error", error))
+
+        worker = threading.Thread(target=invoke, name=f"lambda-{delivery.function}-{delivery.request_id[:8]}")
+        worker.start()
+        worker.join()
+        kind, value = worker_result[0]
+        if kind == "ok":
+            return value
+        if delivery.attempt <= len(ASYNC_RETRY_DELAYS):
+            self.enqueue(delivery.function, delivery.version, delivery.event, delivery.request_id,
+                         delay=ASYNC_RETRY_DELAYS[delivery.attempt - 1], attempt=delivery.attempt + 1)
+        else:
+            self.failures.append((delivery, value))
+        return None
