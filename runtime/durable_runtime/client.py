@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import uuid
 from typing import Any
 
@@ -17,12 +16,12 @@ from .journal.records import ExecutionRecord, ExecutionStatus, OperationRecord
 __all__ = ["DurableClient", "DurableExecutionAlreadyStartedException", "ResourceNotFoundException"]
 
 
-class ResourceNotFoundException(LookupError):  # noqa: N818 - boto3's name for the same condition
+class ResourceNotFoundException(LookupError):
     """The execution is not in the journal (never started, or its retention ended)."""
 
 
 def _ts(epoch: float | None) -> datetime.datetime | None:
-    return None if epoch is None else datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
+    return None if epoch is None else datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
 
 
 def _without_none(mapping: dict[str, Any]) -> dict[str, Any]:
@@ -48,7 +47,7 @@ class DurableClient:
     def start_execution(
         self,
         function: str,
-        input: str | None = None,  # noqa: A002 - the documented parameter name
+        input: str | None = None,
         execution_name: str | None = None,
         *,
         execution_timeout: int | None = None,
@@ -72,7 +71,7 @@ class DurableClient:
         return {"DurableExecutionArn": record.arn, "StartTimestamp": _ts(record.started_at)}
 
     def stop_durable_execution(
-        self, DurableExecutionArn: str, Error: dict[str, Any] | None = None  # noqa: N803
+        self, DurableExecutionArn: str, Error: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Close a running execution as STOPPED; later resumes and callbacks for it are rejected."""
         from .journal.records import EXECUTION_END_POSITION, JournalEvent
@@ -80,22 +79,33 @@ class DurableClient:
         arn = ExecutionArn.parse(DurableExecutionArn)
         record = self._execution(arn)
         if record.status != ExecutionStatus.RUNNING:
-            raise ValidationError(f"execution {DurableExecutionArn} is already {record.status.value}; nothing to stop")
+            raise ValidationError(
+                f"execution {DurableExecutionArn} is already {record.status.value}; nothing to stop"
+            )
         now = self.services.clock.now()
         error = ErrorObject.from_dict(Error) if Error else None
         details = {"Error": {"Payload": error.to_dict()}} if error else {}
-        event = JournalEvent("ExecutionStopped", now, (record.invocation_seq + 1, EXECUTION_END_POSITION), details)
+        event = JournalEvent(
+            "ExecutionStopped", now, (record.invocation_seq + 1, EXECUTION_END_POSITION), details
+        )
         closed = self.services.store.close_execution(
-            arn.journal_key, ExecutionStatus.STOPPED, result=None, result_ref=None, error=error, events=[event],
-            ended_at=now, expires_at=int(now + record.retention_days * 86_400),
+            arn.journal_key,
+            ExecutionStatus.STOPPED,
+            result=None,
+            result_ref=None,
+            error=error,
+            events=[event],
+            ended_at=now,
+            expires_at=int(now + record.retention_days * 86_400),
         )
         if not closed:
             raise ValidationError(f"execution {DurableExecutionArn} closed before it could be stopped")
         return {"StopTimestamp": _ts(now)}
+
     # endregion
 
     # region reading
-    def get_durable_execution(self, DurableExecutionArn: str) -> dict[str, Any]:  # noqa: N803
+    def get_durable_execution(self, DurableExecutionArn: str) -> dict[str, Any]:
         """The execution's status, input, result or error and timestamps."""
         arn = ExecutionArn.parse(DurableExecutionArn)
         snapshot = self.services.store.load(arn.journal_key)
@@ -105,26 +115,28 @@ class DurableClient:
         result = record.result
         if record.result_ref:
             result = self.services.payloads.get(record.result_ref)
-        return _without_none({
-            "DurableExecutionArn": record.arn,
-            "DurableExecutionName": record.execution_name,
-            "FunctionArn": f"{record.function_arn}:{record.version}",
-            "InputPayload": snapshot.input_payload,
-            "Result": result,
-            "Error": record.error.to_dict() if record.error else None,
-            "StartTimestamp": _ts(record.started_at),
-            "EndTimestamp": _ts(record.ended_at),
-            "Status": record.status.value,
-            "Version": record.version,
-        })
+        return _without_none(
+            {
+                "DurableExecutionArn": record.arn,
+                "DurableExecutionName": record.execution_name,
+                "FunctionArn": f"{record.function_arn}:{record.version}",
+                "InputPayload": snapshot.input_payload,
+                "Result": result,
+                "Error": record.error.to_dict() if record.error else None,
+                "StartTimestamp": _ts(record.started_at),
+                "EndTimestamp": _ts(record.ended_at),
+                "Status": record.status.value,
+                "Version": record.version,
+            }
+        )
 
     def get_durable_execution_history(
         self,
-        DurableExecutionArn: str,  # noqa: N803
-        IncludeExecutionData: bool = False,  # noqa: N803, FBT001, FBT002
-        MaxItems: int | None = None,  # noqa: N803
-        Marker: str | None = None,  # noqa: N803
-        ReverseOrder: bool = False,  # noqa: N803, FBT001, FBT002
+        DurableExecutionArn: str,
+        IncludeExecutionData: bool = False,
+        MaxItems: int | None = None,
+        Marker: str | None = None,
+        ReverseOrder: bool = False,
     ) -> dict[str, Any]:
         """The event history, numbered from 1, in the managed service's format."""
         arn = ExecutionArn.parse(DurableExecutionArn)
@@ -138,10 +150,10 @@ class DurableClient:
 
     def get_durable_execution_state(
         self,
-        DurableExecutionArn: str,  # noqa: N803
-        CheckpointToken: str | None = None,  # noqa: N803, ARG002 - accepted for signature compatibility
-        Marker: str | None = None,  # noqa: N803
-        MaxItems: int | None = None,  # noqa: N803
+        DurableExecutionArn: str,
+        CheckpointToken: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The current state of every operation, in the API's Operation shape."""
         arn = ExecutionArn.parse(DurableExecutionArn)
@@ -149,24 +161,31 @@ class DurableClient:
         if snapshot.execution is None:
             raise ResourceNotFoundException(f"no durable execution {DurableExecutionArn}")
         finished = {
-            event.operation_id for inv in snapshot.invocations.values() for event in inv.events
+            event.operation_id
+            for inv in snapshot.invocations.values()
+            for event in inv.events
             if event.event_type == "WaitSucceeded"
         }
-        operations = [_operation_shape(record, record.operation_id in finished) for record in snapshot.operations.values()]
-        operations.sort(key=lambda op: op.get("StartTimestamp") or datetime.datetime.min.replace(tzinfo=datetime.timezone.utc))
+        operations = [
+            _operation_shape(record, record.operation_id in finished)
+            for record in snapshot.operations.values()
+        ]
+        operations.sort(
+            key=lambda op: op.get("StartTimestamp") or datetime.datetime.min.replace(tzinfo=datetime.UTC)
+        )
         return _page(operations, "Operations", MaxItems, Marker)
 
     def list_durable_executions_by_function(
         self,
-        FunctionName: str,  # noqa: N803
-        Qualifier: str | None = None,  # noqa: N803
-        DurableExecutionName: str | None = None,  # noqa: N803
-        Statuses: list[str] | None = None,  # noqa: N803
-        StartedAfter: datetime.datetime | None = None,  # noqa: N803
-        StartedBefore: datetime.datetime | None = None,  # noqa: N803
-        ReverseOrder: bool = False,  # noqa: N803, FBT001, FBT002
-        Marker: str | None = None,  # noqa: N803
-        MaxItems: int = 50,  # noqa: N803
+        FunctionName: str,
+        Qualifier: str | None = None,
+        DurableExecutionName: str | None = None,
+        Statuses: list[str] | None = None,
+        StartedAfter: datetime.datetime | None = None,
+        StartedBefore: datetime.datetime | None = None,
+        ReverseOrder: bool = False,
+        Marker: str | None = None,
+        MaxItems: int = 50,
     ) -> dict[str, Any]:
         """A function's executions by start time (oldest first unless ReverseOrder), filtered as asked."""
         function_arn, _ = self.services.invoker.resolve(FunctionName)
@@ -174,16 +193,19 @@ class DurableClient:
         wanted: list[dict[str, Any]] = []
         marker = Marker
         while len(wanted) < MaxItems:
-            page = self.services.store.list_executions(unqualified, limit=MaxItems, marker=marker,
-                                                      newest_first=ReverseOrder)
+            page = self.services.store.list_executions(
+                unqualified, limit=MaxItems, marker=marker, newest_first=ReverseOrder
+            )
             wanted.extend(
-                _summary(record) for record in page.executions
+                _summary(record)
+                for record in page.executions
                 if _matches(record, Qualifier, DurableExecutionName, Statuses, StartedAfter, StartedBefore)
             )
             marker = page.next_marker
             if marker is None:
                 break
         return _without_none({"DurableExecutions": wanted[:MaxItems], "NextMarker": marker})
+
     # endregion
 
     def _execution(self, arn: ExecutionArn) -> ExecutionRecord:
@@ -222,39 +244,46 @@ def _matches(
 
 
 def _summary(record: ExecutionRecord) -> dict[str, Any]:
-    return _without_none({
-        "DurableExecutionArn": record.arn,
-        "DurableExecutionName": record.execution_name,
-        "FunctionArn": f"{record.function_arn}:{record.version}",
-        "Status": record.status.value,
-        "StartTimestamp": _ts(record.started_at),
-        "EndTimestamp": _ts(record.ended_at),
-    })
+    return _without_none(
+        {
+            "DurableExecutionArn": record.arn,
+            "DurableExecutionName": record.execution_name,
+            "FunctionArn": f"{record.function_arn}:{record.version}",
+            "Status": record.status.value,
+            "StartTimestamp": _ts(record.started_at),
+            "EndTimestamp": _ts(record.ended_at),
+        }
+    )
 
 
 def _operation_shape(record: OperationRecord, wait_finished: bool) -> dict[str, Any]:
     status = "SUCCEEDED" if wait_finished else record.status.value
     result = {"Result": record.result} if record.result is not None else {}
     error = {"Error": record.error.to_dict()} if record.error else {}
-    shape: dict[str, Any] = _without_none({
-        "Id": record.operation_id,
-        "ParentId": record.parent_id,
-        "Name": record.name,
-        "Type": record.operation_type.value,
-        "SubType": record.sub_type,
-        "StartTimestamp": _ts(record.started_at),
-        "EndTimestamp": _ts(record.ended_at),
-        "Status": status,
-    })
+    shape: dict[str, Any] = _without_none(
+        {
+            "Id": record.operation_id,
+            "ParentId": record.parent_id,
+            "Name": record.name,
+            "Type": record.operation_type.value,
+            "SubType": record.sub_type,
+            "StartTimestamp": _ts(record.started_at),
+            "EndTimestamp": _ts(record.ended_at),
+            "Status": status,
+        }
+    )
     kind = record.operation_type.value
     if kind == "STEP":
-        shape["StepDetails"] = _without_none({
-            "Attempt": record.attempt, "NextAttemptTimestamp": _ts(record.next_attempt_at), **result, **error,
-        })
+        shape["StepDetails"] = _without_none(
+            {
+                "Attempt": record.attempt,
+                "NextAttemptTimestamp": _ts(record.next_attempt_at),
+                **result,
+                **error,
+            }
+        )
     elif kind == "WAIT":
         shape["WaitDetails"] = _without_none({"ScheduledEndTimestamp": _ts(record.wait_until)})
     elif kind == "CONTEXT":
         shape["ContextDetails"] = {"ReplayChildren": record.replay_children, **result, **error}
     return shape
-
-

@@ -48,7 +48,9 @@ def _named(function: Callable[..., Any], original: Callable[..., Any]) -> Callab
     return function
 
 
-def durable_step(func: Callable[Concatenate[StepContext, Params], T]) -> Callable[Params, Callable[[StepContext], T]]:
+def durable_step(
+    func: Callable[Concatenate[StepContext, Params], T],
+) -> Callable[Params, Callable[[StepContext], T]]:
     """Turn `func(step_context, *args)` into a factory of step functions named after `func`."""
 
     def bind(*args: Params.args, **kwargs: Params.kwargs) -> Callable[[StepContext], T]:
@@ -84,7 +86,9 @@ def durable_parallel_branch(
 ) -> Callable[[Callable[Concatenate[DurableContext, Params], T]], Callable[Params, ParallelBranch[T]]]:
     """Decorator factory: turn `func(ctx, *args)` into a factory of named parallel branches."""
 
-    def decorate(func: Callable[Concatenate[DurableContext, Params], T]) -> Callable[Params, ParallelBranch[T]]:
+    def decorate(
+        func: Callable[Concatenate[DurableContext, Params], T],
+    ) -> Callable[Params, ParallelBranch[T]]:
         def bind(*args: Params.args, **kwargs: Params.kwargs) -> ParallelBranch[T]:
             return ParallelBranch(func=lambda ctx: func(ctx, *args, **kwargs), name=name)
 
@@ -145,24 +149,32 @@ class DurableContext:
 
     def _child(self, parent_id: str, replaying: bool) -> DurableContext:
         return DurableContext(
-            self.state, parent_id=parent_id, lambda_context=self.lambda_context, replaying=replaying,
+            self.state,
+            parent_id=parent_id,
+            lambda_context=self.lambda_context,
+            replaying=replaying,
             logger=self.logger,
         )
 
     @staticmethod
     def _resolve_name(name: str | None, func: Callable[..., Any]) -> str | None:
         return name or getattr(func, "_original_name", None)
+
     # endregion
 
     # region operations
-    def step(self, func: Callable[[StepContext], T], name: str | None = None, config: StepConfig | None = None) -> T:
+    def step(
+        self, func: Callable[[StepContext], T], name: str | None = None, config: StepConfig | None = None
+    ) -> T:
         """Run `func` as a step: its result is recorded, and replays return it without running `func` again."""
         from .operations.step import run_step
 
         if not callable(func):
             raise ValidationError(f"step needs a callable taking a StepContext, got {func!r}")
         config = config or StepConfig()
-        identity = self._identity(OperationType.STEP, config.sub_type or "Step", self._resolve_name(name, func))
+        identity = self._identity(
+            OperationType.STEP, config.sub_type or "Step", self._resolve_name(name, func)
+        )
         try:
             return run_step(self.state, identity, func, config, self.logger)
         finally:
@@ -190,12 +202,17 @@ class DurableContext:
         from .operations.child import run_child
 
         if not callable(func):
-            raise ValidationError(f"run_in_child_context needs a callable taking a DurableContext, got {func!r}")
+            raise ValidationError(
+                f"run_in_child_context needs a callable taking a DurableContext, got {func!r}"
+            )
         sub_type = (config.sub_type if config else None) or "RunInChildContext"
         identity = self._identity(OperationType.CONTEXT, sub_type, self._resolve_name(name, func))
         try:
             return run_child(
-                self.state, identity, func, config,
+                self.state,
+                identity,
+                func,
+                config,
                 lambda replaying: self._child(identity.operation_id, replaying),
             )
         finally:
@@ -206,8 +223,9 @@ class DurableContext:
         import datetime
 
         return self.step(
-            lambda _: datetime.datetime.fromtimestamp(self.state.now(), tz=datetime.timezone.utc),
-            name=name or "now", config=StepConfig(sub_type="Now"),
+            lambda _: datetime.datetime.fromtimestamp(self.state.now(), tz=datetime.UTC),
+            name=name or "now",
+            config=StepConfig(sub_type="Now"),
         )
 
     def uuid(self, name: str | None = None) -> uuid.UUID:
@@ -220,7 +238,9 @@ class DurableContext:
         """A random float in [0, 1), recorded once: replays see the same value."""
         import random
 
-        return self.step(lambda _: random.random(), name=name or "random", config=StepConfig(sub_type="Random"))
+        return self.step(
+            lambda _: random.random(), name=name or "random", config=StepConfig(sub_type="Random")
+        )
 
     def _not_yet(self, operation: str) -> Any:
         raise NotImplementedError(f"context.{operation} is not available in this Durable Kit release yet")
@@ -229,7 +249,9 @@ class DurableContext:
         """Create a callback (arrives with the callback endpoint)."""
         return self._not_yet("create_callback")
 
-    def wait_for_callback(self, submitter: Callable[..., Any], name: str | None = None, config: Any = None) -> Any:
+    def wait_for_callback(
+        self, submitter: Callable[..., Any], name: str | None = None, config: Any = None
+    ) -> Any:
         """Wait for an external callback (arrives with the callback endpoint)."""
         return self._not_yet("wait_for_callback")
 
@@ -241,11 +263,14 @@ class DurableContext:
         """Invoke another function (arrives with the callback endpoint)."""
         return self._not_yet("invoke")
 
-    def map(self, inputs: Sequence[Any], func: Callable[..., Any], name: str | None = None, config: Any = None) -> Any:
+    def map(
+        self, inputs: Sequence[Any], func: Callable[..., Any], name: str | None = None, config: Any = None
+    ) -> Any:
         """Run `func` over `inputs` concurrently (arrives with parallel and map)."""
         return self._not_yet("map")
 
     def parallel(self, functions: Sequence[Any], name: str | None = None, config: Any = None) -> Any:
         """Run branches concurrently (arrives with parallel and map)."""
         return self._not_yet("parallel")
+
     # endregion

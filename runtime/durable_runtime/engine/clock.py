@@ -25,7 +25,7 @@ class SystemClock:
 def iso_timestamp(epoch_seconds: float) -> str:
     """Render an epoch time the way the durable APIs print timestamps (UTC, milliseconds)."""
     whole = int(epoch_seconds)
-    millis = int(round((epoch_seconds - whole) * 1000))
+    millis = round((epoch_seconds - whole) * 1000)
     if millis == 1000:
         whole, millis = whole + 1, 0
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"

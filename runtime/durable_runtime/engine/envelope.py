@@ -58,6 +58,8 @@ def parse_envelope(event: Any) -> ResumeRequest:
     due_at = body.get(c.ENVELOPE_DUE_AT)
     if due_at is not None and not isinstance(due_at, int | float):
         raise ValidationError(f"malformed Durable Kit envelope: dueAt {due_at!r} must be epoch seconds")
+    if not isinstance(arn, str):
+        raise ValidationError(f"malformed Durable Kit envelope: executionArn {arn!r} must be an execution ARN string")
     return ResumeRequest(ExecutionArn.parse(arn), reason, None if due_at is None else float(due_at))
 
 

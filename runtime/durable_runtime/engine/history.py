@@ -15,29 +15,37 @@ _PAYLOAD_KEYS = ("Result", "Input")
 
 
 def _timestamp(epoch: float) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
+    return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
 
 
 def _strip_payloads(details: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in details.items() if key not in _PAYLOAD_KEYS}
 
 
-def collect_events(snapshot: JournalSnapshot) -> list[tuple[JournalEvent, dict[str, Any]]]:
+def collect_events(snapshot: JournalSnapshot) -> list[tuple[JournalEvent, dict[str, str | None]]]:
     """Every recorded event with its identity fields, in the order it happened."""
-    collected: list[tuple[JournalEvent, dict[str, Any]]] = []
+    collected: list[tuple[JournalEvent, dict[str, str | None]]] = []
     execution = snapshot.execution
     if execution is not None:
         arn = ExecutionArn.parse(execution.arn)
-        identity = {"Id": arn.execution_id, "Name": execution.execution_name}
+        identity: dict[str, str | None] = {"Id": arn.execution_id, "Name": execution.execution_name}
         collected.extend((event, identity) for event in execution.events)
     for record in snapshot.operations.values():
-        identity = {"Id": record.operation_id, "Name": record.name, "ParentId": record.parent_id,
-                    "SubType": record.sub_type}
+        identity = {
+            "Id": record.operation_id,
+            "Name": record.name,
+            "ParentId": record.parent_id,
+            "SubType": record.sub_type,
+        }
         collected.extend((event, identity) for event in record.events)
     for invocation in snapshot.invocations.values():
         for event in invocation.events:
-            identity = {"Id": event.operation_id, "Name": event.name, "ParentId": event.parent_id,
-                        "SubType": event.sub_type}
+            identity = {
+                "Id": event.operation_id,
+                "Name": event.name,
+                "ParentId": event.parent_id,
+                "SubType": event.sub_type,
+            }
             collected.append((event, identity))
     collected.sort(key=lambda pair: pair[0].order)
     return collected
@@ -67,7 +75,7 @@ def render_history(
     return events
 
 
-def _offloaded_result(snapshot: JournalSnapshot, services: EngineServices, identity: dict[str, Any]) -> str:
+def _offloaded_result(snapshot: JournalSnapshot, services: EngineServices, identity: dict[str, str | None]) -> str:
     record = snapshot.operations.get(identity.get("Id") or "")
     ref = record.result_ref if record else (snapshot.execution.result_ref if snapshot.execution else None)
     return services.payloads.get(ref) if ref else ""

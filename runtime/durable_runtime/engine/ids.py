@@ -37,7 +37,10 @@ def validate_execution_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class ExecutionArn:
-    """A parsed durable execution ARN: `arn:aws:lambda:<region>:<account>:function:<fn>:<version>/durable-execution/<name>/<id>`."""
+    """A parsed durable execution ARN.
+
+    Shape: `arn:aws:lambda:<region>:<account>:function:<fn>:<version>/durable-execution/<name>/<id>`.
+    """
 
     partition: str
     region: str
@@ -74,7 +77,9 @@ class ExecutionArn:
         execution_id = hashlib.blake2b(
             f"{fn.unqualified}/{execution_name}".encode(), digest_size=16
         ).hexdigest()
-        return cls(fn.partition, fn.region, fn.account, fn.function_name, version, execution_name, execution_id)
+        return cls(
+            fn.partition, fn.region, fn.account, fn.function_name, version, execution_name, execution_id
+        )
 
     @property
     def function_arn(self) -> str:
@@ -117,9 +122,12 @@ class FunctionArn:
         match = _FUNCTION_ARN_PATTERN.match(arn) if isinstance(arn, str) else None
         if match is None:
             raise ValidationError(
-                f"not a Lambda function ARN: {arn!r}; expected arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]"
+                f"not a Lambda function ARN: {arn!r}; "
+                "expected arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]"
             )
-        return cls(match["partition"], match["region"], match["account"], match["function"], match["qualifier"])
+        return cls(
+            match["partition"], match["region"], match["account"], match["function"], match["qualifier"]
+        )
 
     @property
     def unqualified(self) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import contract as c
-from ..exceptions import ErrorObject, SuspendExecution
+from ..exceptions import ErrorObject, NonDeterministicExecutionError, SerDesError, SuspendExecution
 from ..journal.records import INVOCATION_END_POSITION, ExecutionStatus, JournalEvent
 from .envelope import ResumeRequest
 from .state import InvocationAbandoned, InvocationState
@@ -86,9 +86,18 @@ def run_invocation(
     )
     state.set_owner(lambda: _take(services, state, seq, delivery_id, deadline), deadline)
     if now >= execution.timeout_at:
-        return _close(state, ExecutionStatus.TIMED_OUT, "ExecutionTimedOut", None, ErrorObject(
-            f"execution exceeded its timeout of {int(execution.timeout_at - execution.started_at)} seconds",
-            "ExecutionTimedOut", None, None))
+        return _close(
+            state,
+            ExecutionStatus.TIMED_OUT,
+            "ExecutionTimedOut",
+            None,
+            ErrorObject(
+                f"execution exceeded its timeout of {int(execution.timeout_at - execution.started_at)} seconds",
+                "ExecutionTimedOut",
+                None,
+                None,
+            ),
+        )
     return _run_handler(handler, state, snapshot, request, lambda_context)
 
 
@@ -111,12 +120,10 @@ def _run_handler(
     except InvocationAbandoned:
         state.writes_enabled = False
         return InvocationOutcome(state.arn, "PENDING")
-    except Exception as error:  # noqa: BLE001 - the handler's own failure fails the execution
-        from ..exceptions import NonDeterministicExecutionError
-
-        if isinstance(error, NonDeterministicExecutionError):
-            state.writes_enabled = False
-            raise
+    except (NonDeterministicExecutionError, SerDesError) as error:
+        _abort(state, started, error)
+        raise
+    except Exception as error:
         return _finish(state, started, ExecutionStatus.FAILED, None, ErrorObject.from_exception(error))
     try:
         result = json.dumps(value)
@@ -124,13 +131,38 @@ def _run_handler(
         wire = ErrorObject(
             f"the handler returned a {type(value).__name__} that is not JSON-serializable ({error}); "
             "return JSON-compatible values (dict, list, str, number, bool, None)",
-            "SerDesError", None, None,
+            "SerDesError",
+            None,
+            None,
         )
         return _finish(state, started, ExecutionStatus.FAILED, None, wire)
     return _finish(state, started, ExecutionStatus.SUCCEEDED, result, None)
 
 
-def _take(services: EngineServices, state: InvocationState, seen_seq: int, owner: str, deadline: float) -> None:
+def _abort(state: InvocationState, started: float, error: BaseException) -> None:
+    """End an invocation that cannot go on without recording anything wrong.
+
+    A divergent replay or a value the serdes cannot handle must not become part of the journal: held-back
+    starts are dropped, and if nothing was written the lease is put back exactly as it was, so the journal is
+    byte-for-byte unchanged. Lambda reports the error and retries; the execution stays as it was.
+    """
+    state.abandon()
+    if not state.claimed:
+        return
+    if not state.wrote:
+        owner = state.lease_owner
+        state.services.store.restore_lease(state.key, state.seq, owner, state.execution)
+        return
+    wire = ErrorObject.from_exception(error)
+    state.services.store.write_invocation(
+        state.key, state.seq, [_invocation_completed(state, started, wire)], state.expires_at
+    )
+
+
+def _take(
+    services: EngineServices, state: InvocationState, seen_seq: int, owner: str, deadline: float
+) -> None:
+    state.lease_owner = owner
     if not services.store.acquire_lease(state.key, seen_seq, owner, deadline):
         state.writes_enabled = False
         raise InvocationAbandoned("another invocation took this execution first")
@@ -206,8 +238,14 @@ def _close(
     ended = JournalEvent(event_type, now, (state.seq, EXECUTION_END_POSITION), details)
     retention_end = int(now + state.execution.retention_days * 86_400)
     state.services.store.close_execution(
-        state.key, status, result=stored_result, result_ref=result_ref, error=error, events=[ended],
-        ended_at=now, expires_at=retention_end,
+        state.key,
+        status,
+        result=stored_result,
+        result_ref=result_ref,
+        error=error,
+        events=[ended],
+        ended_at=now,
+        expires_at=retention_end,
     )
     return InvocationOutcome(state.arn, status.value, result, error)
 
@@ -216,13 +254,17 @@ def _record_lost_invocation(services: EngineServices, key: str, execution: Execu
     """The invocation holding the execution died without saying so: record that, as Lambda reports it."""
     error = ErrorObject(
         "the invocation ended without completing: the process exited, ran out of memory or hit the time limit",
-        CRASH_ERROR_TYPE, None, None,
+        CRASH_ERROR_TYPE,
+        None,
+        None,
     )
     now = services.clock.now()
     event = JournalEvent(
         "InvocationCompleted", now, (seq, INVOCATION_END_POSITION), {"Error": {"Payload": error.to_dict()}}
     )
-    services.store.write_invocation(key, seq, [event], int(execution.timeout_at + execution.retention_days * 86_400))
+    services.store.write_invocation(
+        key, seq, [event], int(execution.timeout_at + execution.retention_days * 86_400)
+    )
     log.warning("recorded lost invocation %s of %s", seq, execution.arn)
 
 

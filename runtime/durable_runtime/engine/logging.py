@@ -12,7 +12,7 @@ _stdlib_logger = logging.getLogger("durable_runtime.user")
 def _default_target() -> Any:
     # Powertools' Logger is preferred when the function ships it: it writes structured JSON CloudWatch can query.
     try:
-        from aws_lambda_powertools import Logger  # type: ignore[import-not-found]
+        from aws_lambda_powertools import Logger
     except ImportError:
         return _stdlib_logger
     return Logger(service="durable-function")

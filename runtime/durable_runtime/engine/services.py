@@ -36,7 +36,8 @@ class EngineSettings:
         timeout = _int_setting(env, c.ENV_EXECUTION_TIMEOUT_SECONDS, c.DEFAULT_EXECUTION_TIMEOUT_SECONDS)
         if not 1 <= timeout <= c.MAX_EXECUTION_TIMEOUT_SECONDS:
             raise ValidationError(
-                f"{c.ENV_EXECUTION_TIMEOUT_SECONDS}={timeout} is out of range: use 1 to {c.MAX_EXECUTION_TIMEOUT_SECONDS} seconds"
+                f"{c.ENV_EXECUTION_TIMEOUT_SECONDS}={timeout} is out of range: "
+                f"use 1 to {c.MAX_EXECUTION_TIMEOUT_SECONDS} seconds"
             )
         retention = _int_setting(env, c.ENV_RETENTION_DAYS, c.DEFAULT_RETENTION_DAYS)
         if not 1 <= retention <= 90:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .services import EngineServices
 
 
-class DurableExecutionAlreadyStartedException(DurableExecutionsError):  # noqa: N818 - the managed service's name
+class DurableExecutionAlreadyStartedException(DurableExecutionsError):
     """An execution with this name exists with a different input."""
 
 

@@ -60,7 +60,7 @@ def _without_payload(event: JournalEvent) -> JournalEvent:
     return dataclasses.replace(event, details={**event.details, "Result": {"Truncated": True}})
 
 
-class InvocationAbandoned(BaseException):  # noqa: N818 - a control-flow signal, like SuspendExecution
+class InvocationAbandoned(BaseException):
     """This invocation lost the execution to another one; it unwinds the handler and stops quietly.
 
     A BaseException so that user code's `except Exception` cannot swallow it.
@@ -109,6 +109,8 @@ class InvocationState:
         self.claimed = False
         self._deadline = float("inf")
         self._margin = services.settings.deadline_margin_seconds
+        self.wrote = False
+        self.lease_owner = ""
         self.owner_thread = threading.get_ident()
         _live_states.add(self)
 
@@ -134,6 +136,7 @@ class InvocationState:
 
             self.plan.wake_at(self.now(), "deadline")
             raise SuspendExecution("suspended: close to the Lambda time limit")
+
     # endregion
 
     # region reads
@@ -156,6 +159,7 @@ class InvocationState:
     def now(self) -> float:
         """The current time on the engine's clock."""
         return self.services.clock.now()
+
     # endregion
 
     # region events
@@ -187,6 +191,7 @@ class InvocationState:
         with self._lock:
             events, self._invocation_events = self._invocation_events, []
             return events
+
     # endregion
 
     # region writes
@@ -238,20 +243,35 @@ class InvocationState:
                 return
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001 - the next synchronous write or the suspension retries these
+            except Exception:
                 return
 
-    def _write(self, record: OperationRecord, events: list[JournalEvent], expected: ExpectedState | None) -> None:
+    def _write(
+        self, record: OperationRecord, events: list[JournalEvent], expected: ExpectedState | None
+    ) -> None:
         if not self.writes_enabled:
             raise InvocationAbandoned("this invocation lost its execution and may not write")
         self.services.store.write_operation(self.key, record, events, expected, self.expires_at)
+        self.wrote = True
 
     def _offload(self, record: OperationRecord) -> OperationRecord:
         if needs_offload(record.result):
-            ref = self.services.payloads.put(self.key, f"op-{record.operation_id}-{record.attempt}", record.result or "")
+            ref = self.services.payloads.put(
+                self.key, f"op-{record.operation_id}-{record.attempt}", record.result or ""
+            )
             return record.evolve(result=None, result_ref=ref)
         return record
+
     # endregion
+
+    def abandon(self) -> None:
+        """Drop held-back starts and refuse further writes (the invocation is aborting)."""
+        with self._lock:
+            if self._flusher is not None:
+                self._flusher.cancel()
+                self._flusher = None
+            self._pending.clear()
+            self.writes_enabled = False
 
     def is_terminal(self, operation_id: str) -> bool:
         """True when the operation has finished for good."""

@@ -27,7 +27,7 @@ _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def _ms(seconds: float | None) -> dict[str, str] | None:
-    return None if seconds is None else {"N": str(int(round(seconds * 1000)))}
+    return None if seconds is None else {"N": str(round(seconds * 1000))}
 
 
 def _seconds(attr: dict[str, str] | None) -> float | None:
@@ -54,6 +54,22 @@ def _events_attr(events: list[JournalEvent]) -> dict[str, Any]:
     return {"L": [{"S": event.encode()} for event in events]}
 
 
+def _old_item(error: Exception) -> dict[str, Any]:
+    return dict((getattr(error, "response", None) or {}).get("Item", {}))
+
+
+def _already_written(old: dict[str, Any], record: OperationRecord, new_events: list[JournalEvent]) -> bool:
+    """True when the item already holds exactly this write (an earlier attempt of the same request landed)."""
+    recorded = [item["S"] for item in old.get("ev", {}).get("L", [])]
+    mine = [event.encode() for event in new_events]
+    return (
+        old.get("st", {}).get("S") == record.status.value
+        and old.get("att", {}).get("N") == str(record.attempt)
+        and len(recorded) >= len(mine)
+        and recorded[len(recorded) - len(mine) :] == mine
+    )
+
+
 def _is_conflict(error: Exception) -> bool:
     response = getattr(error, "response", None) or {}
     return bool(response.get("Error", {}).get("Code") == _CONDITION_FAILED)
@@ -62,9 +78,11 @@ def _is_conflict(error: Exception) -> bool:
 class DynamoDBJournalStore(JournalStore):
     """JournalStore on a DynamoDB table with the key schema named in `contract`."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
+    def __init__(self, client: DynamoDBClient | Any, table_name: str) -> None:
+        # Typed loosely: items are plain attribute-value dicts built and read right here.
+        self._client: Any = client
         self._table = table_name
+
 
     # region reads
     def load(self, key: str) -> JournalSnapshot:
@@ -127,6 +145,7 @@ class DynamoDBJournalStore(JournalStore):
         records = [self._execution_from_item(item) for item in page.get("Items", [])]
         last = page.get("LastEvaluatedKey")
         return ExecutionPage(records, json.dumps(last, sort_keys=True) if last else None)
+
     # endregion
 
     # region writes
@@ -175,13 +194,51 @@ class DynamoDBJournalStore(JournalStore):
                 Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_EXECUTION}},
                 UpdateExpression="SET inv = :next, lo = :owner, lu = :until",
                 ConditionExpression="inv = :seen AND st = :running",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 ExpressionAttributeValues={
                     ":next": {"N": str(seen_seq + 1)},
                     ":seen": {"N": str(seen_seq)},
                     ":owner": {"S": owner},
-                    ":until": _ms(until),  # type: ignore[dict-item]
+                    ":until": _ms(until),
                     ":running": {"S": ExecutionStatus.RUNNING.value},
                 },
+            )
+        except Exception as error:
+            if _is_conflict(error):
+                # botocore may have retried a request whose first attempt landed: then the lease is ours.
+                old = _old_item(error)
+                return (
+                    old.get("inv", {}).get("N") == str(seen_seq + 1) and old.get("lo", {}).get("S") == owner
+                )
+            raise
+        return True
+
+    def restore_lease(self, key: str, taken_seq: int, owner: str, previous: ExecutionRecord) -> bool:
+        """Put the counter and lease fields back exactly as they were, if this invocation still holds them."""
+        values: dict[str, Any] = {
+            ":prev": {"N": str(previous.invocation_seq)},
+            ":taken": {"N": str(taken_seq)},
+            ":owner": {"S": owner},
+        }
+        sets, removes = ["inv = :prev"], []
+        for attr, value in (
+            ("lo", None if previous.lease_owner is None else {"S": previous.lease_owner}),
+            ("lu", _ms(previous.lease_until)),
+        ):
+            if value is None:
+                removes.append(attr)
+            else:
+                sets.append(f"{attr} = :old_{attr}")
+                values[f":old_{attr}"] = value
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_EXECUTION}},
+                UpdateExpression="SET "
+                + ", ".join(sets)
+                + (" REMOVE " + ", ".join(removes) if removes else ""),
+                ConditionExpression="inv = :taken AND lo = :owner",
+                ExpressionAttributeValues=values,
             )
         except Exception as error:
             if _is_conflict(error):
@@ -222,14 +279,20 @@ class DynamoDBJournalStore(JournalStore):
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_OPERATION_PREFIX + record.operation_id}},
+                Key={
+                    c.PARTITION_KEY: {"S": key},
+                    c.SORT_KEY: {"S": c.RECORD_OPERATION_PREFIX + record.operation_id},
+                },
                 UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except Exception as error:
             if _is_conflict(error):
+                if _already_written(_old_item(error), record, new_events):
+                    return
                 raise JournalConflict(
                     f"operation {record.operation_id} ({record.name or record.operation_type.value}) was changed "
                     "by another invocation; this invocation stops and leaves it to the other one"
@@ -298,6 +361,7 @@ class DynamoDBJournalStore(JournalStore):
                 return False
             raise
         return True
+
     # endregion
 
     # region item mapping
@@ -383,6 +447,7 @@ class DynamoDBJournalStore(JournalStore):
             extra={k: v["S"] for k, v in item.get("x", {}).get("M", {}).items()},
             events=_events_value(item.get("ev")),
         )
+
     # endregion
 
 

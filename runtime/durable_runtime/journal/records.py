@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from ..exceptions import ErrorObject
 
 
-
-class OperationType(str, Enum):
+class OperationType(StrEnum):
     """The kinds of durable operation, named as the managed service names them."""
 
     EXECUTION = "EXECUTION"
@@ -22,7 +21,7 @@ class OperationType(str, Enum):
     CHAINED_INVOKE = "CHAINED_INVOKE"
 
 
-class OperationStatus(str, Enum):
+class OperationStatus(StrEnum):
     """The states an operation record moves through."""
 
     STARTED = "STARTED"
@@ -40,7 +39,7 @@ class OperationStatus(str, Enum):
         return self not in (OperationStatus.STARTED, OperationStatus.PENDING, OperationStatus.READY)
 
 
-class ExecutionStatus(str, Enum):
+class ExecutionStatus(StrEnum):
     """The states of a whole execution (suspended executions are RUNNING, as in the managed service)."""
 
     RUNNING = "RUNNING"
@@ -77,7 +76,12 @@ class JournalEvent:
         doc: dict[str, Any] = {"t": self.event_type, "ts": round(self.timestamp, 3), "o": list(self.order)}
         if self.details:
             doc["d"] = self.details
-        for key, value in (("id", self.operation_id), ("n", self.name), ("p", self.parent_id), ("s", self.sub_type)):
+        for key, value in (
+            ("id", self.operation_id),
+            ("n", self.name),
+            ("p", self.parent_id),
+            ("s", self.sub_type),
+        ):
             if value is not None:
                 doc[key] = value
         return json.dumps(doc, separators=(",", ":"))

@@ -62,6 +62,10 @@ class JournalStore(ABC):
         """Take the execution for invocation `seen_seq + 1` if no one moved it past `seen_seq` first."""
 
     @abstractmethod
+    def restore_lease(self, key: str, taken_seq: int, owner: str, previous: ExecutionRecord) -> bool:
+        """Undo `acquire_lease` for an invocation that wrote nothing, leaving the record as `previous` had it."""
+
+    @abstractmethod
     def write_operation(
         self,
         key: str,

@@ -36,7 +36,7 @@ def run_child(
     if record is not None and record.status == OperationStatus.SUCCEEDED:
         if record.replay_children:
             return func(make_context(True))
-        return decode(state, identity, serdes, state.payload(record))  # type: ignore[no-any-return]
+        return decode(state, identity, serdes, state.payload(record))
     if record is not None and record.status == OperationStatus.FAILED:
         _raise_recorded(record.error)
     if record is None:
@@ -49,7 +49,7 @@ def run_child(
         value = func(make_context(record is not None))
     except SuspendExecution:
         raise
-    except Exception as error:  # noqa: BLE001 - the child's failure is recorded and re-raised as ChildContextError
+    except Exception as error:
         wire = ErrorObject.from_exception(error)
         failed = started.evolve(status=OperationStatus.FAILED, error=wire, ended_at=state.now())
         state.record(failed, [state.event("ContextFailed", {"Error": {"Payload": wire.to_dict()}})])
@@ -65,7 +65,7 @@ def run_child(
     )
     details = {"ReplayChildren": True, **payload_details(summary)} if too_large else payload_details(payload)
     state.record(succeeded, [state.event("ContextSucceeded", details)])
-    return decode(state, identity, serdes, payload)  # type: ignore[no-any-return]
+    return decode(state, identity, serdes, payload)
 
 
 def _summary(config: ChildConfig | None, value: Any) -> str | None:
@@ -74,4 +74,6 @@ def _summary(config: ChildConfig | None, value: Any) -> str | None:
 
 
 def _raise_recorded(error: ErrorObject | None) -> Any:
-    (error or ErrorObject("child context failed", None, None, None)).raise_as_operation_error(ChildContextError)
+    (error or ErrorObject("child context failed", None, None, None)).raise_as_operation_error(
+        ChildContextError
+    )

@@ -30,30 +30,42 @@ def run_step(
     """Return the recorded result, re-raise the recorded failure, or run the next attempt."""
     record = lookup(state, identity)
     if record is not None and record.status == OperationStatus.SUCCEEDED:
-        return decode(state, identity, config.serdes, state.payload(record))  # type: ignore[no-any-return]
+        return decode(state, identity, config.serdes, state.payload(record))
     if record is not None and record.status == OperationStatus.FAILED:
         _raise_recorded(record)
     attempt, announce = _next_attempt(state, identity, record, config)
     state.claim()
     state.check_deadline()
     started = identity.new_record(OperationStatus.STARTED, attempt=attempt, started_at=state.now())
-    start_events = [state.event("StepStarted", {}, )] if announce else []
+    start_events = (
+        [
+            state.event(
+                "StepStarted",
+                {},
+            )
+        ]
+        if announce
+        else []
+    )
     if announce:
         state.record_start(
             started, start_events, durable=config.step_semantics == StepSemantics.AT_MOST_ONCE_PER_RETRY
         )
-    step_logger = logger.bind(lambda: False, operationId=identity.operation_id, operationName=identity.name,
-                              attempt=attempt)
+    step_logger = logger.bind(
+        lambda: False, operationId=identity.operation_id, operationName=identity.name, attempt=attempt
+    )
     try:
         value = func(StepContext(logger=step_logger, attempt=attempt))
-    except Exception as error:  # noqa: BLE001 - any failure of user code goes to the retry strategy
+    except Exception as error:
         return _fail_attempt(state, identity, started, config, error)
     payload = encode(state, identity, config.serdes, value)
-    succeeded = started.evolve(status=OperationStatus.SUCCEEDED, result=payload, error=None, ended_at=state.now())
+    succeeded = started.evolve(
+        status=OperationStatus.SUCCEEDED, result=payload, error=None, ended_at=state.now()
+    )
     details = {**payload_details(payload), "RetryDetails": {"CurrentAttempt": attempt}}
     state.record(succeeded, [state.event("StepSucceeded", details)])
     # Round-trip through the serdes so the first run sees exactly what a replay will see.
-    return decode(state, identity, config.serdes, payload)  # type: ignore[no-any-return]
+    return decode(state, identity, config.serdes, payload)
 
 
 def _next_attempt(
@@ -96,10 +108,17 @@ def _fail_attempt(
         retry["NextAttemptDelaySeconds"] = delay
         due = state.now() + delay
         pending = started.evolve(status=OperationStatus.PENDING, error=wire, next_attempt_at=due, result=None)
-        state.record(pending, [state.event("StepFailed", {"Error": {"Payload": wire.to_dict()}, "RetryDetails": retry})])
+        state.record(
+            pending,
+            [state.event("StepFailed", {"Error": {"Payload": wire.to_dict()}, "RetryDetails": retry})],
+        )
         raise suspend(state, due, "retry")
-    failed = started.evolve(status=OperationStatus.FAILED, error=wire, ended_at=state.now(), next_attempt_at=None)
-    state.record(failed, [state.event("StepFailed", {"Error": {"Payload": wire.to_dict()}, "RetryDetails": retry})])
+    failed = started.evolve(
+        status=OperationStatus.FAILED, error=wire, ended_at=state.now(), next_attempt_at=None
+    )
+    state.record(
+        failed, [state.event("StepFailed", {"Error": {"Payload": wire.to_dict()}, "RetryDetails": retry})]
+    )
     _raise_recorded(failed)
 
 

@@ -28,4 +28,4 @@ def run_wait(state: InvocationState, identity: OperationIdentity, seconds: int) 
     ends = record.wait_until or 0.0
     if state.now() < ends:
         raise suspend(state, ends, "timer")
-    state.observe_once(record, "WaitSucceeded", {"Duration": int(round(ends - (record.started_at or ends)))})
+    state.observe_once(record, "WaitSucceeded", {"Duration": round(ends - (record.started_at or ends))})

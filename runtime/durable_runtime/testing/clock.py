@@ -37,9 +37,9 @@ def moto_on_virtual_time(clock: VirtualClock) -> Iterator[None]:
     from moto.sqs import models
 
     originals = (models.unix_time_millis, models.unix_time)
-    models.unix_time_millis = lambda *_: clock.now() * 1000  # type: ignore[assignment]
-    models.unix_time = lambda *_: clock.now()  # type: ignore[assignment]
+    models.unix_time_millis = lambda *_: clock.now() * 1000
+    models.unix_time = lambda *_: clock.now()
     try:
         yield
     finally:
-        models.unix_time_millis, models.unix_time = originals  # type: ignore[assignment]
+        models.unix_time_millis, models.unix_time = originals

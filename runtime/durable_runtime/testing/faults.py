@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 
-class ProcessExit(BaseException):  # noqa: N818 - stands for the process dying, not an error to handle
+class ProcessExit(BaseException):
     """The simulated death of the Lambda process (os._exit, out of memory); Lambda reports Runtime.ExitError."""
 
 
@@ -60,10 +62,12 @@ class FaultPlan:
     def install(self, client: Any, service: str) -> None:
         """Attach the hooks to a boto3 client."""
         events = client.meta.events
-        events.register_first(f"before-call.{_event_name(client)}", lambda model, **_: self._before(service, model.name))
-        events.register(f"after-call.{_event_name(client)}", lambda model, **_: self._after(service, model.name))
-        if service == "dynamodb":
-            events.register_first(f"before-send.{_event_name(client)}", self._maybe_throttle)
+        events.register_first(
+            f"before-call.{_event_name(client)}", lambda model, **_: self._before(service, model.name)
+        )
+        events.register(
+            f"after-call.{_event_name(client)}", lambda model, **_: self._after(service, model.name)
+        )
 
     def _before(self, service: str, operation: str) -> None:
         with self._lock:
@@ -76,7 +80,11 @@ class FaultPlan:
     def _fire(self, service: str, operation: str, when: str) -> None:
         with self._lock:
             for rule in self._rules:
-                if (rule.service, rule.operation, rule.when) != (service, operation, when) or rule.remaining_hits <= 0:
+                if (rule.service, rule.operation, rule.when) != (
+                    service,
+                    operation,
+                    when,
+                ) or rule.remaining_hits <= 0:
                     continue
                 if rule.remaining_skips > 0:
                     rule.remaining_skips -= 1
@@ -84,19 +92,48 @@ class FaultPlan:
                 rule.remaining_hits -= 1
                 raise ProcessExit(f"injected crash {when} {service}.{operation}")
 
-    def _maybe_throttle(self, request: Any, **_: Any) -> Any:
-        target = request.headers.get("X-Amz-Target", b"")
+    def throttle_response(self, request: Any) -> Any:
+        """A ProvisionedThroughputExceededException response if this DynamoDB request is to be throttled."""
+        target = request.headers.get("X-Amz-Target", b"") or b""
         operation = (target.decode() if isinstance(target, bytes) else target).rsplit(".", 1)[-1]
         with self._lock:
             if self._throttles.get(operation, 0) <= 0:
                 return None
             self._throttles[operation] -= 1
-        from botocore.awsrequest import AWSResponse
+        from botocore.awsrequest import AWSResponse, HTTPHeaders
         from moto.core.botocore_stubber import MockRawResponse
 
-        body = b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"throttled"}'
-        return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0"}, MockRawResponse(body))
+        body = b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow"}'
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+        return AWSResponse(request.url, 400, headers, MockRawResponse(body))
+
     # endregion
+
+
+@contextmanager
+def moto_with_throttling(plan: FaultPlan) -> Iterator[None]:
+    """Let `plan` answer DynamoDB requests with throttling errors before moto processes them.
+
+    botocore gives every before-send handler the request, so a throttle must stand in front of moto's own
+    handler rather than beside it; otherwise moto would apply a write the client is told failed.
+    """
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    original = BotocoreStubber.__call__
+
+    def call(self: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
+        if event_name.startswith("before-send.dynamodb"):
+            response = plan.throttle_response(request)
+            if response is not None:
+                return response
+        return original(self, event_name, request, **kwargs)
+
+    BotocoreStubber.__call__ = call  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        BotocoreStubber.__call__ = original  # type: ignore[method-assign]
 
 
 def _event_name(client: Any) -> str:

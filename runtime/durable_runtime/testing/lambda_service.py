@@ -100,7 +100,9 @@ class LocalLambda:
             name, qualifier = function.split(":", 1)
         local = self.functions.get(name)
         if local is None:
-            raise ValidationError(f"no function {name!r} is registered with the local runner; register it first")
+            raise ValidationError(
+                f"no function {name!r} is registered with the local runner; register it first"
+            )
         version = qualifier if qualifier and qualifier.isdigit() else local.latest
         if version not in local.versions:
             raise ValidationError(f"function {name!r} has no version {version}")
@@ -110,15 +112,26 @@ class LocalLambda:
         """Queue an asynchronous invoke; it runs when the runner's loop gets to it."""
         parsed = FunctionArn.parse(qualified_function_arn)
         self.enqueue(parsed.function_name, parsed.qualifier, event, str(uuid.uuid4()))
+
     # endregion
 
-    def enqueue(self, function: str, version: str | None, event: Any, request_id: str, *, delay: float = 0.0,
-                attempt: int = 1) -> None:
+    def enqueue(
+        self,
+        function: str,
+        version: str | None,
+        event: Any,
+        request_id: str,
+        *,
+        delay: float = 0.0,
+        attempt: int = 1,
+    ) -> None:
         """Queue an invocation `delay` virtual seconds from now."""
         with self._lock:
             heapq.heappush(
                 self._queue,
-                Delivery(self.clock.now() + delay, next(self._order), function, version, event, request_id, attempt),
+                Delivery(
+                    self.clock.now() + delay, next(self._order), function, version, event, request_id, attempt
+                ),
             )
 
     def next_due(self) -> float | None:
@@ -158,7 +171,7 @@ class LocalLambda:
 
             try:
                 worker_result.append(("ok", handler(delivery.event, context)))
-            except BaseException as error:  # noqa: BLE001 - a crash of the invocation, reported like Lambda does
+            except BaseException as error:
                 abandon_thread(threading.get_ident())
                 worker_result.append(("error", error))
 
@@ -169,8 +182,14 @@ class LocalLambda:
         if kind == "ok":
             return value
         if delivery.attempt <= len(ASYNC_RETRY_DELAYS):
-            self.enqueue(delivery.function, delivery.version, delivery.event, delivery.request_id,
-                         delay=ASYNC_RETRY_DELAYS[delivery.attempt - 1], attempt=delivery.attempt + 1)
+            self.enqueue(
+                delivery.function,
+                delivery.version,
+                delivery.event,
+                delivery.request_id,
+                delay=ASYNC_RETRY_DELAYS[delivery.attempt - 1],
+                attempt=delivery.attempt + 1,
+            )
         else:
             self.failures.append((delivery, value))
         return None

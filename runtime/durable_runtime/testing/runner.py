@@ -19,7 +19,7 @@ from ..execution import InvocationStatus
 from ..journal.dynamodb import DynamoDBJournalStore
 from ..journal.payloads import S3PayloadStore
 from .clock import VirtualClock, moto_on_virtual_time
-from .faults import FaultPlan
+from .faults import FaultPlan, moto_with_throttling
 from .lambda_service import LocalLambda
 from .results import DurableFunctionTestResult, build_operations
 
@@ -62,8 +62,12 @@ class DurableFunctionTestRunner:
             store=DynamoDBJournalStore(self.dynamodb, TABLE),
             payloads=S3PayloadStore(self.s3, BUCKET),
             timers=AwsTimerService(
-                sqs=self.sqs, scheduler=self.scheduler, queue_url=self.queue_url, queue_arn=self.queue_arn,
-                schedule_group=SCHEDULE_GROUP, scheduler_role_arn=f"arn:aws:iam::{account_id}:role/scheduler",
+                sqs=self.sqs,
+                scheduler=self.scheduler,
+                queue_url=self.queue_url,
+                queue_arn=self.queue_arn,
+                schedule_group=SCHEDULE_GROUP,
+                scheduler_role_arn=f"arn:aws:iam::{account_id}:role/scheduler",
                 clock=self.clock,
             ),
             invoker=self.local_lambda,
@@ -83,6 +87,7 @@ class DurableFunctionTestRunner:
 
         self._stack.enter_context(mock_aws())
         self._stack.enter_context(moto_on_virtual_time(self.clock))
+        self._stack.enter_context(moto_with_throttling(self.faults))
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
         )
@@ -90,14 +95,19 @@ class DurableFunctionTestRunner:
         self.s3 = session.client("s3")
         self.sqs = session.client("sqs")
         self.scheduler = session.client("scheduler")
-        for client, service in ((self.dynamodb, "dynamodb"), (self.s3, "s3"), (self.sqs, "sqs"),
-                                (self.scheduler, "scheduler")):
+        for client, service in (
+            (self.dynamodb, "dynamodb"),
+            (self.s3, "s3"),
+            (self.sqs, "sqs"),
+            (self.scheduler, "scheduler"),
+        ):
             self.faults.install(client, service)
         create_journal_table(self.dynamodb, TABLE)
-        self.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
+        self.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": region})  # type: ignore[typeddict-item]
         self.queue_url = self.sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
         self.queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"]["QueueArn"]
+            "Attributes"
+        ]["QueueArn"]
         self.scheduler.create_schedule_group(Name=SCHEDULE_GROUP)
 
     def register_durable_function(
@@ -125,31 +135,36 @@ class DurableFunctionTestRunner:
     def close(self) -> None:
         """Stop moto and restore the process's engine services."""
         self._stack.close()
+
     # endregion
 
     # region running
     def run(
         self,
-        input: str | None = None,  # noqa: A002 - the official runner's parameter name
+        input: str | None = None,
         execution_timeout: int | None = None,
         timeout: int = 60,
         function_name: str | None = None,
         execution_name: str | None = None,
     ) -> DurableFunctionTestResult:
         """Start an execution and drive it to its end; `input` is the event as JSON text."""
-        arn = self.run_async(input, execution_timeout, function_name=function_name, execution_name=execution_name)
+        arn = self.run_async(
+            input, execution_timeout, function_name=function_name, execution_name=execution_name
+        )
         return self.wait_for_result(arn, timeout=timeout)
 
     def run_async(
         self,
-        input: str | None = None,  # noqa: A002
+        input: str | None = None,
         execution_timeout: int | None = None,
         function_name: str | None = None,
         execution_name: str | None = None,
     ) -> str:
         """Start an execution and return its ARN; `wait_for_result` drives it."""
         started = self.client.start_execution(
-            function_name or self.function_name, input, execution_name or f"run-{uuid.uuid4().hex[:12]}",
+            function_name or self.function_name,
+            input,
+            execution_name or f"run-{uuid.uuid4().hex[:12]}",
             execution_timeout=execution_timeout or self._execution_timeout,
         )
         return str(started["DurableExecutionArn"])
@@ -168,7 +183,9 @@ class DurableFunctionTestRunner:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"execution {execution_arn} did not finish within {timeout}s of real time")
             if not self.pump_once():
-                raise TimeoutError(f"execution {execution_arn} is waiting for something that will never happen")
+                raise TimeoutError(
+                    f"execution {execution_arn} is waiting for something that will never happen"
+                )
 
     def pump_once(self) -> bool:
         """Run one due invocation, deliver due timers, or jump virtual time; False when nothing is pending."""
@@ -179,8 +196,11 @@ class DurableFunctionTestRunner:
                 return True
             if self._deliver_timer_messages() or self._fire_due_schedules():
                 return True
-            upcoming = [t for t in (self.local_lambda.next_due(), self._next_message_due(), self._next_schedule_due())
-                        if t is not None]
+            upcoming = [
+                t
+                for t in (self.local_lambda.next_due(), self._next_message_due(), self._next_schedule_due())
+                if t is not None
+            ]
             if not upcoming:
                 return False
             self.clock.advance_to(min(upcoming))
@@ -192,17 +212,28 @@ class DurableFunctionTestRunner:
             if execution_arn in body:
                 return error
         return None
+
     # endregion
 
     # region timers: the queue's event source and EventBridge Scheduler, on virtual time
     def _deliver_timer_messages(self) -> bool:
-        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
         for message in messages:
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
             arn = json.loads(message["Body"])[c.ENVELOPE_KEY][c.ENVELOPE_EXECUTION_ARN]
             function = ExecutionArn.parse(arn).function_name
-            event = {"Records": [{"eventSource": "aws:sqs", "messageId": message["MessageId"],
-                                  "body": message["Body"], "eventSourceARN": self.queue_arn}]}
+            event = {
+                "Records": [
+                    {
+                        "eventSource": "aws:sqs",
+                        "messageId": message["MessageId"],
+                        "body": message["Body"],
+                        "eventSourceARN": self.queue_arn,
+                    }
+                ]
+            }
             # The event source mapping invokes the function's alias, i.e. its latest version.
             self.local_lambda.enqueue(function, None, event, str(uuid.uuid4()))
         return bool(messages)
@@ -213,18 +244,18 @@ class DurableFunctionTestRunner:
         for backend in sqs_backends.values():
             for regional in backend.values():
                 queue = regional.queues.get(QUEUE)
-                if queue is not None and queue._messages:  # noqa: SLF001 - peeking at moto for the next due time
-                    return min(max(m.delayed_until, m.visible_at) for m in queue._messages) / 1000  # noqa: SLF001
+                if queue is not None and queue._messages:
+                    return min(max(m.delayed_until, m.visible_at) for m in queue._messages) / 1000
         return None
 
     def _schedules(self) -> list[tuple[float, dict[str, Any]]]:
-        found = []
+        found: list[tuple[float, dict[str, Any]]] = []
         pages = self.scheduler.get_paginator("list_schedules").paginate(GroupName=SCHEDULE_GROUP)
         for page in pages:
             for summary in page.get("Schedules", []):
                 schedule = self.scheduler.get_schedule(Name=summary["Name"], GroupName=SCHEDULE_GROUP)
                 moment = datetime.datetime.strptime(schedule["ScheduleExpression"], "at(%Y-%m-%dT%H:%M:%S)")
-                found.append((moment.replace(tzinfo=datetime.timezone.utc).timestamp(), schedule))
+                found.append((moment.replace(tzinfo=datetime.UTC).timestamp(), dict(schedule)))
         return found
 
     def _next_schedule_due(self) -> float | None:
@@ -240,6 +271,7 @@ class DurableFunctionTestRunner:
                 self.scheduler.delete_schedule(Name=schedule["Name"], GroupName=SCHEDULE_GROUP)
                 fired = True
         return fired
+
     # endregion
 
     # region inspection
@@ -258,7 +290,9 @@ class DurableFunctionTestRunner:
             execution_arn=execution_arn,
         )
 
-    def get_execution_history(self, execution_arn: str, include_execution_data: bool = True) -> dict[str, Any]:  # noqa: FBT001, FBT002
+    def get_execution_history(
+        self, execution_arn: str, include_execution_data: bool = True
+    ) -> dict[str, Any]:
         """The execution's history in the managed service's format."""
         return self.client.get_durable_execution_history(
             DurableExecutionArn=execution_arn, IncludeExecutionData=include_execution_data
@@ -270,6 +304,7 @@ class DurableFunctionTestRunner:
         for page in self.dynamodb.get_paginator("scan").paginate(TableName=TABLE):
             items.extend(page["Items"])
         return sorted(items, key=lambda item: (item[c.PARTITION_KEY]["S"], item[c.SORT_KEY]["S"]))
+
     # endregion
 
 
@@ -288,14 +323,16 @@ def create_journal_table(client: Any, name: str) -> None:
             {"AttributeName": c.PARTITION_KEY, "KeyType": "HASH"},
             {"AttributeName": c.SORT_KEY, "KeyType": "RANGE"},
         ],
-        GlobalSecondaryIndexes=[{
-            "IndexName": c.LIST_INDEX_NAME,
-            "KeySchema": [
-                {"AttributeName": c.LIST_INDEX_PARTITION_KEY, "KeyType": "HASH"},
-                {"AttributeName": c.LIST_INDEX_SORT_KEY, "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "ALL"},
-        }],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": c.LIST_INDEX_NAME,
+                "KeySchema": [
+                    {"AttributeName": c.LIST_INDEX_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": c.LIST_INDEX_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
     )
     client.update_time_to_live(
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": c.TTL_ATTRIBUTE}
