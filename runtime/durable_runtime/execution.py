@@ -118,11 +118,12 @@ def _consume_timer_batch(
     services: EngineServices,
 ) -> MutableMapping[str, Any]:
     """Resume each execution whose timer fired; forward those pinned to another version to that version."""
-    from .engine.invocation import run_invocation
+    from .engine.invocation import UnknownExecutionError, run_invocation
     from .exceptions import ValidationError
 
     _, my_version = _identity(lambda_context)
-    failures = []
+    failures: list[dict[str, str]] = []
+    first_error: Exception | None = None
     for message_id, body in batch:
         try:
             request = parse_envelope(json.loads(body))
@@ -136,7 +137,14 @@ def _consume_timer_batch(
                 )
             else:
                 run_invocation(func, request, message_id, lambda_context, services)
-        except Exception:
+        except UnknownExecutionError as error:
+            log.error("dropping timer message %s: %s", message_id, error)
+        except Exception as error:
             log.exception("timer message %s failed; SQS will deliver it again", message_id)
             failures.append({"itemIdentifier": message_id})
+            first_error = first_error or error
+    if first_error is not None and len(failures) == len(batch):
+        # Every message failed: raising returns them all, as a partial report would, and shows in Lambda's
+        # error metrics and alarms with the typed error.
+        raise first_error
     return {"batchItemFailures": failures}
