@@ -160,12 +160,7 @@ class DurableClient:
         snapshot = self.services.store.load(arn.journal_key)
         if snapshot.execution is None:
             raise ResourceNotFoundException(f"no durable execution {DurableExecutionArn}")
-        finished = {
-            event.operation_id
-            for inv in snapshot.invocations.values()
-            for event in inv.events
-            if event.event_type == "WaitSucceeded"
-        }
+        finished = {event.operation_id for event, _ in snapshot.events() if event.event_type == "WaitSucceeded"}
         operations = [
             _operation_shape(record, record.operation_id in finished)
             for record in snapshot.operations.values()

@@ -57,14 +57,17 @@ def test_list_by_function_filters_by_status_and_orders_by_start() -> None:
         arns = []
         for index in range(3):
             runner.clock.advance(1)
-            arns.append(runner.client.start_execution("test-function", '{"name": "x"}', f"run-{index}")[
-                "DurableExecutionArn"])
+            arns.append(
+                runner.client.start_execution("test-function", '{"name": "x"}', f"run-{index}")["DurableExecutionArn"]
+            )
         runner.wait_for_result(arns[0])
         everything = runner.client.list_durable_executions_by_function(FunctionName="test-function")
         newest_first = runner.client.list_durable_executions_by_function(
-            FunctionName="test-function", ReverseOrder=True)
+            FunctionName="test-function", ReverseOrder=True
+        )
         succeeded = runner.client.list_durable_executions_by_function(
-            FunctionName="test-function", Statuses=["SUCCEEDED"])
+            FunctionName="test-function", Statuses=["SUCCEEDED"]
+        )
 
     assert [e["DurableExecutionArn"] for e in everything["DurableExecutions"]] == arns
     assert [e["DurableExecutionArn"] for e in newest_first["DurableExecutions"]] == arns[::-1]
@@ -77,7 +80,8 @@ def test_stopped_execution_is_closed_and_later_resumes_do_nothing() -> None:
         arn = runner.client.start_execution("test-function", '{"name": "Ada"}', "order-3")["DurableExecutionArn"]
         runner.pump_once()
         stopped = runner.client.stop_durable_execution(
-            DurableExecutionArn=arn, Error={"ErrorType": "Cancelled", "ErrorMessage": "customer cancelled"})
+            DurableExecutionArn=arn, Error={"ErrorType": "Cancelled", "ErrorMessage": "customer cancelled"}
+        )
         result = runner.wait_for_result(arn)
         with pytest.raises(ValidationError, match="already STOPPED"):
             runner.client.stop_durable_execution(DurableExecutionArn=arn)

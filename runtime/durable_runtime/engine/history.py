@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..journal.records import carries_own_identity
 from .ids import ExecutionArn
 
 if TYPE_CHECKING:
@@ -24,29 +25,29 @@ def _strip_payloads(details: dict[str, Any]) -> dict[str, Any]:
 
 def collect_events(snapshot: JournalSnapshot) -> list[tuple[JournalEvent, dict[str, str | None]]]:
     """Every recorded event with its identity fields, in the order it happened."""
+    execution_identity: dict[str, str | None] = {}
+    if snapshot.execution is not None:
+        arn = ExecutionArn.parse(snapshot.execution.arn)
+        execution_identity = {"Id": arn.execution_id, "Name": snapshot.execution.execution_name}
     collected: list[tuple[JournalEvent, dict[str, str | None]]] = []
-    execution = snapshot.execution
-    if execution is not None:
-        arn = ExecutionArn.parse(execution.arn)
-        identity: dict[str, str | None] = {"Id": arn.execution_id, "Name": execution.execution_name}
-        collected.extend((event, identity) for event in execution.events)
-    for record in snapshot.operations.values():
-        identity = {
-            "Id": record.operation_id,
-            "Name": record.name,
-            "ParentId": record.parent_id,
-            "SubType": record.sub_type,
-        }
-        collected.extend((event, identity) for event in record.events)
-    for invocation in snapshot.invocations.values():
-        for event in invocation.events:
+    for event, record in snapshot.events():
+        if carries_own_identity(event):
             identity = {
                 "Id": event.operation_id,
                 "Name": event.name,
                 "ParentId": event.parent_id,
                 "SubType": event.sub_type,
             }
-            collected.append((event, identity))
+        elif record is not None:
+            identity = {
+                "Id": record.operation_id,
+                "Name": record.name,
+                "ParentId": record.parent_id,
+                "SubType": record.sub_type,
+            }
+        else:
+            identity = execution_identity
+        collected.append((event, identity))
     collected.sort(key=lambda pair: pair[0].order)
     return collected
 

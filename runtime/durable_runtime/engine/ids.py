@@ -74,12 +74,8 @@ class ExecutionArn:
         """Build the ARN of an execution; its id derives from the name, so one name means one execution."""
         fn = FunctionArn.parse(function_arn)
         validate_execution_name(execution_name)
-        execution_id = hashlib.blake2b(
-            f"{fn.unqualified}/{execution_name}".encode(), digest_size=16
-        ).hexdigest()
-        return cls(
-            fn.partition, fn.region, fn.account, fn.function_name, version, execution_name, execution_id
-        )
+        execution_id = hashlib.blake2b(f"{fn.unqualified}/{execution_name}".encode(), digest_size=16).hexdigest()
+        return cls(fn.partition, fn.region, fn.account, fn.function_name, version, execution_name, execution_id)
 
     @property
     def function_arn(self) -> str:
@@ -125,9 +121,7 @@ class FunctionArn:
                 f"not a Lambda function ARN: {arn!r}; "
                 "expected arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]"
             )
-        return cls(
-            match["partition"], match["region"], match["account"], match["function"], match["qualifier"]
-        )
+        return cls(match["partition"], match["region"], match["account"], match["function"], match["qualifier"])
 
     @property
     def unqualified(self) -> str:

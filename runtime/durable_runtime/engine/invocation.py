@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import contract as c
 from ..exceptions import ErrorObject, NonDeterministicExecutionError, SerDesError, SuspendExecution
-from ..journal.records import INVOCATION_END_POSITION, ExecutionStatus, JournalEvent
+from ..journal.records import EXECUTION_END_POSITION, INVOCATION_END_POSITION, ExecutionStatus, JournalEvent
+from .clock import is_due
 from .envelope import ResumeRequest
 from .state import InvocationAbandoned, InvocationState
 
@@ -74,30 +75,26 @@ def run_invocation(
     if execution.status != ExecutionStatus.RUNNING:
         return _closed_outcome(execution)
     now = services.clock.now()
-    seq = execution.invocation_seq
-    if seq and seq not in snapshot.invocations:
+    leased = execution.invocation_seq
+    if leased and leased not in snapshot.completed_invocations():
+        # The last invocation that took the lease has not recorded its end: it is running, or it died.
         if execution.lease_owner != delivery_id and now < (execution.lease_until or 0.0):
             _recheck_later(services, request, execution.lease_until or now)
             return InvocationOutcome(execution.arn, "PENDING")
-        _record_lost_invocation(services, key, execution, seq)
+        _record_lost_invocation(services, key, execution, leased)
     deadline = _deadline(lambda_context, now)
     state = InvocationState(
-        services, snapshot, execution, seq + 1, start_linger=services.settings.start_linger_seconds
+        services,
+        snapshot,
+        execution,
+        snapshot.last_invocation() + 1,
+        start_linger=services.settings.start_linger_seconds,
     )
-    state.set_owner(lambda: _take(services, state, seq, delivery_id, deadline), deadline)
+    state.set_owner(lambda: _take(services, state, leased, delivery_id, deadline), deadline)
     if now >= execution.timeout_at:
-        return _close(
-            state,
-            ExecutionStatus.TIMED_OUT,
-            "ExecutionTimedOut",
-            None,
-            ErrorObject(
-                f"execution exceeded its timeout of {int(execution.timeout_at - execution.started_at)} seconds",
-                "ExecutionTimedOut",
-                None,
-                None,
-            ),
-        )
+        timeout = int(execution.timeout_at - execution.started_at)
+        error = ErrorObject(f"execution exceeded its timeout of {timeout} seconds", "ExecutionTimedOut", None, None)
+        return _close(state, ExecutionStatus.TIMED_OUT, "ExecutionTimedOut", None, error, [])
     return _run_handler(handler, state, snapshot, request, lambda_context)
 
 
@@ -143,15 +140,13 @@ def _abort(state: InvocationState, started: float, error: BaseException) -> None
     """End an invocation that cannot go on without recording anything wrong.
 
     A divergent replay or a value the serdes cannot handle must not become part of the journal: held-back
-    starts are dropped, and if nothing was written the lease is put back exactly as it was, so the journal is
-    byte-for-byte unchanged. Lambda reports the error and retries; the execution stays as it was.
+    writes are dropped and, if nothing was written, a lease taken is put back exactly as it was, so the journal
+    is unchanged. Lambda reports the error and retries; the execution stays as it was.
     """
     state.abandon()
-    if not state.claimed:
-        return
     if not state.wrote:
-        owner = state.lease_owner
-        state.services.store.restore_lease(state.key, state.seq, owner, state.execution)
+        if state.claimed:
+            state.services.store.restore_lease(state.key, state.seq, state.lease_owner, state.execution)
         return
     wire = ErrorObject.from_exception(error)
     state.services.store.write_invocation(
@@ -159,12 +154,10 @@ def _abort(state: InvocationState, started: float, error: BaseException) -> None
     )
 
 
-def _take(
-    services: EngineServices, state: InvocationState, seen_seq: int, owner: str, deadline: float
-) -> None:
+def _take(services: EngineServices, state: InvocationState, leased: int, owner: str, deadline: float) -> None:
     state.lease_owner = owner
-    if not services.store.acquire_lease(state.key, seen_seq, owner, deadline):
-        state.writes_enabled = False
+    if not services.store.acquire_lease(state.key, leased, state.seq, owner, deadline):
+        state.abandon()
         raise InvocationAbandoned("another invocation took this execution first")
 
 
@@ -180,19 +173,19 @@ def _invocation_completed(state: InvocationState, started: float, error: ErrorOb
 
 def _suspend(state: InvocationState, request: ResumeRequest, started: float) -> InvocationOutcome:
     observed = state.take_invocation_events()
-    if not state.claimed and not observed:
+    if not state.claimed and not observed and not state.has_pending() and not state.wrote:
         # Nothing new happened (a duplicate or early resume): write nothing; re-arm only a timer that woke early.
-        if request.due_at is not None and state.now() < request.due_at:
+        if request.due_at is not None and not is_due(state.now(), request.due_at):
             state.services.timers.schedule(request, request.due_at)
         return InvocationOutcome(state.arn, "PENDING")
-    state.claim()
-    state.flush()
+    # The timer goes first: a crash after it leaves a resume on its way; a crash before it leaves nothing durable.
     due = state.plan.due_at
     wake = state.execution.timeout_at if due is None else min(due, state.execution.timeout_at)
     reason = state.plan.reasons[-1] if due is not None and state.plan.reasons else c.REASON_WATCHDOG
     state.services.timers.schedule(ResumeRequest(request.execution_arn, reason), wake)
-    events = [*observed, _invocation_completed(state, started, None)]
-    state.services.store.write_invocation(state.key, state.seq, events, state.expires_at)
+    closing = [*observed, _invocation_completed(state, started, None)]
+    if not state.flush(closing):
+        state.services.store.write_invocation(state.key, state.seq, closing, state.expires_at)
     return InvocationOutcome(state.arn, "PENDING")
 
 
@@ -203,14 +196,10 @@ def _finish(
     result: str | None,
     error: ErrorObject | None,
 ) -> InvocationOutcome:
-    state.claim()
     state.flush()
-    observed = state.take_invocation_events()
-    state.services.store.write_invocation(
-        state.key, state.seq, [*observed, _invocation_completed(state, started, None)], state.expires_at
-    )
+    closing = [*state.take_invocation_events(), _invocation_completed(state, started, None)]
     event_type = "ExecutionSucceeded" if status == ExecutionStatus.SUCCEEDED else "ExecutionFailed"
-    return _close(state, status, event_type, result, error)
+    return _close(state, status, event_type, result, error, closing)
 
 
 def _close(
@@ -219,11 +208,11 @@ def _close(
     event_type: str,
     result: str | None,
     error: ErrorObject | None,
+    closing: list[JournalEvent],
 ) -> InvocationOutcome:
+    """Close the execution with one conditional write carrying the invocation's last events."""
     from ..journal.payloads import needs_offload
-    from ..journal.records import EXECUTION_END_POSITION
 
-    state.claim()
     details: dict[str, Any] = {}
     if result is not None:
         details["Result"] = {"Payload": result}
@@ -243,7 +232,7 @@ def _close(
         result=stored_result,
         result_ref=result_ref,
         error=error,
-        events=[ended],
+        events=[*closing, ended],
         ended_at=now,
         expires_at=retention_end,
     )
@@ -262,9 +251,7 @@ def _record_lost_invocation(services: EngineServices, key: str, execution: Execu
     event = JournalEvent(
         "InvocationCompleted", now, (seq, INVOCATION_END_POSITION), {"Error": {"Payload": error.to_dict()}}
     )
-    services.store.write_invocation(
-        key, seq, [event], int(execution.timeout_at + execution.retention_days * 86_400)
-    )
+    services.store.write_invocation(key, seq, [event], int(execution.timeout_at + execution.retention_days * 86_400))
     log.warning("recorded lost invocation %s of %s", seq, execution.arn)
 
 

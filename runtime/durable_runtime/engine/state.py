@@ -9,8 +9,9 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..exceptions import SuspendExecution
 from ..journal.payloads import needs_offload
-from ..journal.records import JournalEvent, OperationRecord, OperationStatus
+from ..journal.records import JournalEvent, OperationRecord, OperationStatus, carries_own_identity
 from ..journal.store import ExpectedState
 
 if TYPE_CHECKING:
@@ -23,11 +24,30 @@ if TYPE_CHECKING:
 # sooner records its start and its end in one write. Longer work shows as started.
 DEFAULT_START_LINGER_SECONDS = 0.25
 
+_live_states: weakref.WeakSet[InvocationState] = weakref.WeakSet()
+
+
+def abandon_thread(thread_ident: int) -> None:
+    """Stop every invocation started on a thread from writing (its process died, in a simulated crash)."""
+    for state in list(_live_states):
+        if state.owner_thread == thread_ident:
+            state.abandon()
+
+
+class InvocationAbandoned(BaseException):
+    """This invocation lost the execution to another one; it unwinds the handler and stops quietly.
+
+    A BaseException so that user code's `except Exception` cannot swallow it.
+    """
+
 
 @dataclass
-class _PendingStart:
+class _Pending:
     record: OperationRecord
     events: list[JournalEvent]
+    # A final write ends this invocation's work on the operation (a wait started, a retry scheduled): it waits
+    # for the suspension so the invocation's end can ride on it.
+    final: bool = False
 
 
 @dataclass
@@ -44,34 +64,19 @@ class SuspensionPlan:
         self.reasons.append(reason)
 
 
-_live_states: weakref.WeakSet[InvocationState] = weakref.WeakSet()
-
-
-def abandon_thread(thread_ident: int) -> None:
-    """Stop every invocation started on a thread from writing (its process died, in a simulated crash)."""
-    for state in list(_live_states):
-        if state.owner_thread == thread_ident:
-            state.writes_enabled = False
-
-
 def _without_payload(event: JournalEvent) -> JournalEvent:
     if "Result" not in event.details:
         return event
     return dataclasses.replace(event, details={**event.details, "Result": {"Truncated": True}})
 
 
-class InvocationAbandoned(BaseException):
-    """This invocation lost the execution to another one; it unwinds the handler and stops quietly.
-
-    A BaseException so that user code's `except Exception` cannot swallow it.
-    """
-
-
 class InvocationState:
     """The journal as one invocation sees it, and the single path through which it writes.
 
-    Thread-safe: concurrent branches share one state. Start records that only say "in progress" are held back
-    briefly and merged into the operation's next write, so a quick step costs one write request.
+    Thread-safe: concurrent branches share one state. Writes are held back where that saves a request: a start
+    that only says "in progress" merges into the operation's next write, and the write that precedes a
+    suspension carries the invocation's end. Only work with side effects (a step body) takes the execution's
+    lease; every other write is guarded by its own record's condition.
     """
 
     def __init__(
@@ -93,13 +98,11 @@ class InvocationState:
         self.expires_at = int(execution.timeout_at + execution.retention_days * 86_400)
         self.plan = SuspensionPlan()
         self._durable: dict[str, OperationRecord] = dict(snapshot.operations)
-        self._observed: set[tuple[str, str]] = {
-            (event.operation_id or "", event.event_type)
-            for record in snapshot.invocations.values()
-            for event in record.events
+        self._observed = {
+            (event.operation_id, event.event_type) for event, _ in snapshot.events() if carries_own_identity(event)
         }
         self._invocation_events: list[JournalEvent] = []
-        self._pending: dict[str, _PendingStart] = {}
+        self._pending: dict[str, _Pending] = {}
         self._positions = itertools.count(1)
         self._lock = threading.RLock()
         self._linger = start_linger
@@ -107,21 +110,21 @@ class InvocationState:
         self.writes_enabled = True
         self._claim: Callable[[], None] | None = None
         self.claimed = False
-        self._deadline = float("inf")
-        self._margin = services.settings.deadline_margin_seconds
         self.wrote = False
         self.lease_owner = ""
+        self._deadline = float("inf")
+        self._margin = services.settings.deadline_margin_seconds
         self.owner_thread = threading.get_ident()
         _live_states.add(self)
 
     # region ownership
     def set_owner(self, claim: Callable[[], None], deadline: float) -> None:
-        """How to take the execution before the first write, and when Lambda will stop this invocation."""
+        """How to take the execution's lease, and when Lambda will stop this invocation."""
         self._claim = claim
         self._deadline = deadline
 
     def claim(self) -> None:
-        """Take the execution (once) before doing anything new: replaying alone never writes."""
+        """Take the execution's lease (once) before running code with side effects."""
         with self._lock:
             if self.claimed:
                 return
@@ -132,16 +135,23 @@ class InvocationState:
     def check_deadline(self) -> None:
         """Suspend, to continue at once in a fresh invocation, when Lambda's time limit is close."""
         if self.now() >= self._deadline - self._margin:
-            from ..exceptions import SuspendExecution
-
             self.plan.wake_at(self.now(), "deadline")
             raise SuspendExecution("suspended: close to the Lambda time limit")
+
+    def abandon(self) -> None:
+        """Drop held-back writes and refuse further ones (the invocation is aborting or its process died)."""
+        with self._lock:
+            if self._flusher is not None:
+                self._flusher.cancel()
+                self._flusher = None
+            self._pending.clear()
+            self.writes_enabled = False
 
     # endregion
 
     # region reads
     def operation(self, operation_id: str) -> OperationRecord | None:
-        """The durable record of an operation, or a start held back in this invocation."""
+        """The operation's record as this invocation knows it, held-back writes included."""
         with self._lock:
             pending = self._pending.get(operation_id)
             return pending.record if pending else self._durable.get(operation_id)
@@ -149,6 +159,11 @@ class InvocationState:
     def has_operations(self) -> bool:
         """True when the journal holds any operation (the invocation starts by replaying)."""
         return bool(self._durable)
+
+    def has_pending(self) -> bool:
+        """True when writes are held back."""
+        with self._lock:
+            return bool(self._pending)
 
     def payload(self, record: OperationRecord) -> str | None:
         """The operation's serialized result, fetched from the payload bucket when it was offloaded."""
@@ -187,7 +202,7 @@ class InvocationState:
             )
 
     def take_invocation_events(self) -> list[JournalEvent]:
-        """The events to store with this invocation's end."""
+        """The events only this invocation observed, to store with its end."""
         with self._lock:
             events, self._invocation_events = self._invocation_events, []
             return events
@@ -196,20 +211,12 @@ class InvocationState:
 
     # region writes
     def record(self, record: OperationRecord, events: list[JournalEvent]) -> OperationRecord:
-        """Write an operation's new state and events now, merged with its held-back start if any."""
+        """Write an operation's new state and events now, merged with its held-back write if any."""
         with self._lock:
             pending = self._pending.pop(record.operation_id, None)
             if pending is not None:
                 events = pending.events + events
-            record = self._offload(record)
-            if record.result_ref is not None:
-                # The payload lives in the bucket; the history reads it back from there.
-                events = [_without_payload(event) for event in events]
-            durable = self._durable.get(record.operation_id)
-            expected = None if durable is None else ExpectedState(durable.status.value, durable.attempt)
-            self._write(record, events, expected)
-            self._durable[record.operation_id] = record
-            return record
+            return self._store(record, events)
 
     def record_start(self, record: OperationRecord, events: list[JournalEvent], *, durable: bool) -> None:
         """Record that an operation started: at once when `durable`, otherwise held back briefly."""
@@ -217,61 +224,67 @@ class InvocationState:
             self.record(record, events)
             return
         with self._lock:
-            self._pending[record.operation_id] = _PendingStart(record, events)
+            self._pending[record.operation_id] = _Pending(record, events)
             if self._flusher is None:
                 self._flusher = threading.Timer(self._linger, self._flush_from_timer)
                 self._flusher.daemon = True
                 self._flusher.start()
 
-    def flush(self) -> None:
-        """Write every held-back start (before suspending, or when the linger ends)."""
+    def record_final(self, record: OperationRecord, events: list[JournalEvent]) -> None:
+        """Record the last thing this invocation does to an operation before suspending; written at suspension."""
+        with self._lock:
+            pending = self._pending.pop(record.operation_id, None)
+            if pending is not None:
+                events = pending.events + events
+            self._pending[record.operation_id] = _Pending(record, events, final=True)
+
+    def flush(self, closing_events: list[JournalEvent] | None = None) -> bool:
+        """Write every held-back record; the last one also carries `closing_events` if given.
+
+        Returns True when the closing events were written (there was a held-back record to carry them).
+        """
         with self._lock:
             if self._flusher is not None:
                 self._flusher.cancel()
                 self._flusher = None
             pending, self._pending = self._pending, {}
-            for start in pending.values():
-                durable = self._durable.get(start.record.operation_id)
-                expected = None if durable is None else ExpectedState(durable.status.value, durable.attempt)
-                self._write(start.record, start.events, expected)
-                self._durable[start.record.operation_id] = start.record
+            entries = list(pending.values())
+            for index, entry in enumerate(entries):
+                extra = closing_events if closing_events and index == len(entries) - 1 else []
+                self._store(entry.record, entry.events + list(extra))
+            return bool(closing_events) and bool(entries)
 
     def _flush_from_timer(self) -> None:
         with self._lock:
             self._flusher = None
             if not self.writes_enabled:
                 return
-            try:
-                self.flush()
-            except Exception:
-                return
+            starts = {key: entry for key, entry in self._pending.items() if not entry.final}
+            for key, entry in starts.items():
+                try:
+                    self._store(entry.record, entry.events)
+                except Exception:
+                    return
+                del self._pending[key]
 
-    def _write(
-        self, record: OperationRecord, events: list[JournalEvent], expected: ExpectedState | None
-    ) -> None:
+    def _store(self, record: OperationRecord, events: list[JournalEvent]) -> OperationRecord:
         if not self.writes_enabled:
             raise InvocationAbandoned("this invocation lost its execution and may not write")
-        self.services.store.write_operation(self.key, record, events, expected, self.expires_at)
-        self.wrote = True
-
-    def _offload(self, record: OperationRecord) -> OperationRecord:
         if needs_offload(record.result):
             ref = self.services.payloads.put(
                 self.key, f"op-{record.operation_id}-{record.attempt}", record.result or ""
             )
-            return record.evolve(result=None, result_ref=ref)
+            record = record.evolve(result=None, result_ref=ref)
+            # The payload lives in the bucket; the history reads it back from there.
+            events = [_without_payload(event) for event in events]
+        durable = self._durable.get(record.operation_id)
+        expected = None if durable is None else ExpectedState(durable.status.value, durable.attempt)
+        self.services.store.write_operation(self.key, record, events, expected, self.expires_at)
+        self.wrote = True
+        self._durable[record.operation_id] = record
         return record
 
     # endregion
-
-    def abandon(self) -> None:
-        """Drop held-back starts and refuse further writes (the invocation is aborting)."""
-        with self._lock:
-            if self._flusher is not None:
-                self._flusher.cancel()
-                self._flusher = None
-            self._pending.clear()
-            self.writes_enabled = False
 
     def is_terminal(self, operation_id: str) -> bool:
         """True when the operation has finished for good."""

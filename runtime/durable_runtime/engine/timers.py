@@ -68,10 +68,7 @@ class AwsTimerService:
             self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=body, DelaySeconds=delay)
             return
         fire_at = due_at - _SCHEDULE_LEAD_SECONDS
-        name = (
-            "dk-"
-            + hashlib.blake2b(f"{request.execution_arn}|{due_at:.3f}".encode(), digest_size=20).hexdigest()
-        )
+        name = "dk-" + hashlib.blake2b(f"{request.execution_arn}|{due_at:.3f}".encode(), digest_size=20).hexdigest()
         try:
             self._scheduler.create_schedule(
                 Name=name,

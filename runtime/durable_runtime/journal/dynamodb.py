@@ -83,7 +83,6 @@ class DynamoDBJournalStore(JournalStore):
         self._client: Any = client
         self._table = table_name
 
-
     # region reads
     def load(self, key: str) -> JournalSnapshot:
         """Read all records with one strongly consistent Query, following pages."""
@@ -186,7 +185,7 @@ class DynamoDBJournalStore(JournalStore):
             raise
         return True
 
-    def acquire_lease(self, key: str, seen_seq: int, owner: str, until: float) -> bool:
+    def acquire_lease(self, key: str, seen_seq: int, new_seq: int, owner: str, until: float) -> bool:
         """Advance the invocation counter from `seen_seq`; the counter is the execution's fencing token."""
         try:
             self._client.update_item(
@@ -196,7 +195,7 @@ class DynamoDBJournalStore(JournalStore):
                 ConditionExpression="inv = :seen AND st = :running",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 ExpressionAttributeValues={
-                    ":next": {"N": str(seen_seq + 1)},
+                    ":next": {"N": str(new_seq)},
                     ":seen": {"N": str(seen_seq)},
                     ":owner": {"S": owner},
                     ":until": _ms(until),
@@ -207,9 +206,7 @@ class DynamoDBJournalStore(JournalStore):
             if _is_conflict(error):
                 # botocore may have retried a request whose first attempt landed: then the lease is ours.
                 old = _old_item(error)
-                return (
-                    old.get("inv", {}).get("N") == str(seen_seq + 1) and old.get("lo", {}).get("S") == owner
-                )
+                return old.get("inv", {}).get("N") == str(seen_seq + 1) and old.get("lo", {}).get("S") == owner
             raise
         return True
 
@@ -234,9 +231,7 @@ class DynamoDBJournalStore(JournalStore):
             self._client.update_item(
                 TableName=self._table,
                 Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_EXECUTION}},
-                UpdateExpression="SET "
-                + ", ".join(sets)
-                + (" REMOVE " + ", ".join(removes) if removes else ""),
+                UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
                 ConditionExpression="inv = :taken AND lo = :owner",
                 ExpressionAttributeValues=values,
             )

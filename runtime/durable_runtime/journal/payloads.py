@@ -34,9 +34,7 @@ class S3PayloadStore:
         """Write the object; its key is derived from the execution so retention rules can match it."""
         digest = hashlib.blake2b(journal_key.encode(), digest_size=16).hexdigest()
         key = f"payloads/{digest}/{name}"
-        self._client.put_object(
-            Bucket=self._bucket, Key=key, Body=payload.encode(), ContentType="application/json"
-        )
+        self._client.put_object(Bucket=self._bucket, Key=key, Body=payload.encode(), ContentType="application/json")
         return key
 
     def get(self, ref: str) -> str:

@@ -173,3 +173,29 @@ class JournalSnapshot:
     input_payload: str | None
     operations: dict[str, OperationRecord]
     invocations: dict[int, InvocationRecord]
+
+    def events(self) -> list[tuple[JournalEvent, OperationRecord | None]]:
+        """Every recorded event, with the operation record it is stored on (None for other records)."""
+        found: list[tuple[JournalEvent, OperationRecord | None]] = []
+        if self.execution is not None:
+            found.extend((event, None) for event in self.execution.events)
+        for record in self.operations.values():
+            found.extend((event, record) for event in record.events)
+        for invocation in self.invocations.values():
+            found.extend((event, None) for event in invocation.events)
+        return found
+
+    def last_invocation(self) -> int:
+        """The highest invocation sequence number any record mentions."""
+        seqs = [event.order[0] for event, _ in self.events()]
+        leased = self.execution.invocation_seq if self.execution else 0
+        return max([leased, *seqs])
+
+    def completed_invocations(self) -> set[int]:
+        """The sequence numbers of invocations whose end is recorded."""
+        return {event.order[0] for event, _ in self.events() if event.event_type == "InvocationCompleted"}
+
+
+def carries_own_identity(event: JournalEvent) -> bool:
+    """True for events stored on a record other than their operation's (an invocation's end, a finished wait)."""
+    return event.operation_id is not None or event.event_type == "InvocationCompleted"

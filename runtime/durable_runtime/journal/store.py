@@ -58,8 +58,8 @@ class JournalStore(ABC):
         """Read only the execution record."""
 
     @abstractmethod
-    def acquire_lease(self, key: str, seen_seq: int, owner: str, until: float) -> bool:
-        """Take the execution for invocation `seen_seq + 1` if no one moved it past `seen_seq` first."""
+    def acquire_lease(self, key: str, seen_seq: int, new_seq: int, owner: str, until: float) -> bool:
+        """Take the execution for invocation `new_seq` if no one moved the lease past `seen_seq` first."""
 
     @abstractmethod
     def restore_lease(self, key: str, taken_seq: int, owner: str, previous: ExecutionRecord) -> bool:

@@ -73,16 +73,12 @@ def suspend(state: InvocationState, due_at: float | None, reason: str) -> Suspen
     return SuspendExecution(f"suspended: {reason}")
 
 
-def encode(
-    state: InvocationState, identity: OperationIdentity, serdes: SerDes | None, value: Any
-) -> str | None:
+def encode(state: InvocationState, identity: OperationIdentity, serdes: SerDes | None, value: Any) -> str | None:
     """Serialize an operation's value with its serdes (the default one when None)."""
     return serialize(serdes, value, identity.operation_id, state.arn)
 
 
-def decode(
-    state: InvocationState, identity: OperationIdentity, serdes: SerDes | None, payload: str | None
-) -> Any:
+def decode(state: InvocationState, identity: OperationIdentity, serdes: SerDes | None, payload: str | None) -> Any:
     """Deserialize an operation's recorded value."""
     return deserialize(serdes, payload, identity.operation_id, state.arn)
 

@@ -40,7 +40,6 @@ def run_child(
     if record is not None and record.status == OperationStatus.FAILED:
         _raise_recorded(record.error)
     if record is None:
-        state.claim()
         started = identity.new_record(OperationStatus.STARTED, started_at=state.now())
         state.record_start(started, [state.event("ContextStarted")], durable=False)
     else:
@@ -74,6 +73,4 @@ def _summary(config: ChildConfig | None, value: Any) -> str | None:
 
 
 def _raise_recorded(error: ErrorObject | None) -> Any:
-    (error or ErrorObject("child context failed", None, None, None)).raise_as_operation_error(
-        ChildContextError
-    )
+    (error or ErrorObject("child context failed", None, None, None)).raise_as_operation_error(ChildContextError)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..config import StepConfig, StepSemantics
+from ..engine.clock import is_due
 from ..exceptions import ErrorObject, StepError, StepInterruptedError
 from ..journal.records import OperationRecord, OperationStatus
 from ..retries import RetryPresets
@@ -48,9 +49,7 @@ def run_step(
         else []
     )
     if announce:
-        state.record_start(
-            started, start_events, durable=config.step_semantics == StepSemantics.AT_MOST_ONCE_PER_RETRY
-        )
+        state.record_start(started, start_events, durable=config.step_semantics == StepSemantics.AT_MOST_ONCE_PER_RETRY)
     step_logger = logger.bind(
         lambda: False, operationId=identity.operation_id, operationName=identity.name, attempt=attempt
     )
@@ -59,9 +58,7 @@ def run_step(
     except Exception as error:
         return _fail_attempt(state, identity, started, config, error)
     payload = encode(state, identity, config.serdes, value)
-    succeeded = started.evolve(
-        status=OperationStatus.SUCCEEDED, result=payload, error=None, ended_at=state.now()
-    )
+    succeeded = started.evolve(status=OperationStatus.SUCCEEDED, result=payload, error=None, ended_at=state.now())
     details = {**payload_details(payload), "RetryDetails": {"CurrentAttempt": attempt}}
     state.record(succeeded, [state.event("StepSucceeded", details)])
     # Round-trip through the serdes so the first run sees exactly what a replay will see.
@@ -76,7 +73,7 @@ def _next_attempt(
         return 1, True
     if record.status == OperationStatus.PENDING:
         due = record.next_attempt_at or 0.0
-        if state.now() < due:
+        if not is_due(state.now(), due):
             raise suspend(state, due, "retry")
         return record.attempt + 1, True
     # STARTED: an earlier invocation died during this attempt.
@@ -108,17 +105,11 @@ def _fail_attempt(
         retry["NextAttemptDelaySeconds"] = delay
         due = state.now() + delay
         pending = started.evolve(status=OperationStatus.PENDING, error=wire, next_attempt_at=due, result=None)
-        state.record(
-            pending,
-            [state.event("StepFailed", {"Error": {"Payload": wire.to_dict()}, "RetryDetails": retry})],
-        )
+        failure = state.event("StepFailed", {"Error": {"Payload": wire.to_dict()}, "RetryDetails": retry})
+        state.record_final(pending, [failure])
         raise suspend(state, due, "retry")
-    failed = started.evolve(
-        status=OperationStatus.FAILED, error=wire, ended_at=state.now(), next_attempt_at=None
-    )
-    state.record(
-        failed, [state.event("StepFailed", {"Error": {"Payload": wire.to_dict()}, "RetryDetails": retry})]
-    )
+    failed = started.evolve(status=OperationStatus.FAILED, error=wire, ended_at=state.now(), next_attempt_at=None)
+    state.record(failed, [state.event("StepFailed", {"Error": {"Payload": wire.to_dict()}, "RetryDetails": retry})])
     _raise_recorded(failed)
 
 

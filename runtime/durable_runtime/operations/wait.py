@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..engine.clock import iso_timestamp
+from ..engine.clock import is_due, iso_timestamp
 from ..journal.records import OperationStatus
 from .base import OperationIdentity, lookup, suspend
 
@@ -16,16 +16,15 @@ def run_wait(state: InvocationState, identity: OperationIdentity, seconds: int) 
     """Return once the wait is over; until then suspend with a timer at its end."""
     record = lookup(state, identity)
     if record is None:
-        state.claim()
         now = state.now()
         ends = now + seconds
         started = identity.new_record(OperationStatus.STARTED, wait_until=ends, started_at=now)
         details = {"Duration": seconds, "ScheduledEndTimestamp": iso_timestamp(ends)}
-        state.record(started, [state.event("WaitStarted", details)])
+        state.record_final(started, [state.event("WaitStarted", details)])
         raise suspend(state, ends, "timer")
     if record.status == OperationStatus.SUCCEEDED:
         return
     ends = record.wait_until or 0.0
-    if state.now() < ends:
+    if not is_due(state.now(), ends):
         raise suspend(state, ends, "timer")
     state.observe_once(record, "WaitSucceeded", {"Duration": round(ends - (record.started_at or ends))})

@@ -39,9 +39,7 @@ def test_at_least_once_step_interrupted_by_crash_runs_again() -> None:
     assert result.status == InvocationStatus.SUCCEEDED
     assert json.loads(result.result or "") == "charged"
     assert runs["charge"] == 2
-    assert [c["InvocationCompletedDetails"]["Error"]["Payload"]["ErrorType"] for c in crashes] == [
-        "Runtime.ExitError"
-    ]
+    assert [c["InvocationCompletedDetails"]["Error"]["Payload"]["ErrorType"] for c in crashes] == ["Runtime.ExitError"]
 
 
 def test_at_most_once_step_interrupted_by_crash_becomes_step_interrupted_error() -> None:
@@ -54,9 +52,7 @@ def test_at_most_once_step_interrupted_by_crash_becomes_step_interrupted_error()
             simulate_process_exit()
             return "never"
 
-        config = StepConfig(
-            step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY, retry_strategy=RetryPresets.none()
-        )
+        config = StepConfig(step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY, retry_strategy=RetryPresets.none())
         return ctx.step(transfer, name="transfer", config=config)
 
     with DurableFunctionTestRunner(handler) as runner:
@@ -116,8 +112,11 @@ def test_crash_after_step_is_recorded_does_not_run_the_step_again() -> None:
 
 
 def test_crash_before_the_timer_is_set_still_resumes_the_wait() -> None:
+    runs: Counter[str] = Counter()
+
     @durable_execution
     def handler(event: dict, ctx) -> str:
+        ctx.step(lambda _: runs.update(["reserve"]), name="reserve")
         ctx.wait(Duration.from_seconds(30), name="pause")
         return "woke"
 
@@ -128,7 +127,31 @@ def test_crash_before_the_timer_is_set_still_resumes_the_wait() -> None:
 
     assert result.status == InvocationStatus.SUCCEEDED
     assert json.loads(result.result or "") == "woke"
+    assert runs["reserve"] == 1
     assert len(crashes) == 1
+
+
+def test_invocation_that_dies_before_doing_anything_durable_is_simply_redone() -> None:
+    @durable_execution
+    def handler(event: dict, ctx) -> str:
+        ctx.wait(Duration.from_seconds(30), name="pause")
+        return "woke"
+
+    with DurableFunctionTestRunner(handler) as runner:
+        runner.faults.crash_before("sqs", "SendMessage")
+        result = runner.run(input="{}")
+        events = [e["EventType"] for e in runner.get_execution_history(result.execution_arn)["Events"]]
+
+    assert json.loads(result.result or "") == "woke"
+    # Nothing of the dead invocation was durable, so there is nothing to report: the retry did its work.
+    assert events == [
+        "ExecutionStarted",
+        "WaitStarted",
+        "InvocationCompleted",
+        "WaitSucceeded",
+        "InvocationCompleted",
+        "ExecutionSucceeded",
+    ]
 
 
 def test_throttled_journal_writes_are_retried() -> None:

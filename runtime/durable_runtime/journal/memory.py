@@ -1,0 +1,153 @@
+"""A JournalStore in process memory, with the same conditions as DynamoDB: for unit tests and CPU benchmarks."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from .records import ExecutionRecord, ExecutionStatus, InvocationRecord, JournalSnapshot, OperationRecord
+from .store import ExecutionPage, ExpectedState, JournalConflict, JournalStore
+
+if TYPE_CHECKING:
+    from ..exceptions import ErrorObject
+    from .records import JournalEvent
+
+
+class InMemoryJournalStore(JournalStore):
+    """Keeps each execution's records in dictionaries; every write checks the same condition DynamoDB would."""
+
+    def __init__(self) -> None:
+        self._executions: dict[str, ExecutionRecord] = {}
+        self._inputs: dict[str, tuple[str, str | None]] = {}
+        self._operations: dict[str, dict[str, OperationRecord]] = {}
+        self._invocations: dict[str, dict[int, InvocationRecord]] = {}
+        self._lock = threading.Lock()
+
+    def load(self, key: str) -> JournalSnapshot:
+        """A consistent copy of the execution's records."""
+        with self._lock:
+            input_record = self._inputs.get(key)
+            return JournalSnapshot(
+                self._executions.get(key),
+                input_record[1] if input_record else None,
+                dict(self._operations.get(key, {})),
+                dict(self._invocations.get(key, {})),
+            )
+
+    def create_execution(self, record: ExecutionRecord, input_payload: str | None, expires_at: int) -> bool:
+        """Claim the name with the input, then create the execution record."""
+        from ..engine.ids import ExecutionArn
+
+        key = ExecutionArn.parse(record.arn).journal_key
+        with self._lock:
+            claimed = self._inputs.get(key)
+            if claimed is not None and claimed[0] != record.input_hash:
+                return False
+            self._inputs[key] = (record.input_hash, input_payload)
+            if key in self._executions:
+                return False
+            self._executions[key] = record
+            return True
+
+    def get_execution(self, key: str) -> ExecutionRecord | None:
+        """The execution record."""
+        with self._lock:
+            return self._executions.get(key)
+
+    def acquire_lease(self, key: str, seen_seq: int, new_seq: int, owner: str, until: float) -> bool:
+        """Move the lease from `seen_seq` to `new_seq`."""
+        with self._lock:
+            record = self._executions.get(key)
+            if record is None or record.invocation_seq != seen_seq or record.status != ExecutionStatus.RUNNING:
+                return False
+            self._executions[key] = record.evolve(invocation_seq=new_seq, lease_owner=owner, lease_until=until)
+            return True
+
+    def restore_lease(self, key: str, taken_seq: int, owner: str, previous: ExecutionRecord) -> bool:
+        """Put the lease fields back."""
+        with self._lock:
+            record = self._executions.get(key)
+            if record is None or record.invocation_seq != taken_seq or record.lease_owner != owner:
+                return False
+            self._executions[key] = record.evolve(
+                invocation_seq=previous.invocation_seq,
+                lease_owner=previous.lease_owner,
+                lease_until=previous.lease_until,
+            )
+            return True
+
+    def write_operation(
+        self,
+        key: str,
+        record: OperationRecord,
+        new_events: list[JournalEvent],
+        expected: ExpectedState | None,
+        expires_at: int,
+    ) -> None:
+        """Store the record and append its events if it is as expected."""
+        with self._lock:
+            operations = self._operations.setdefault(key, {})
+            current = operations.get(record.operation_id)
+            matches = (
+                current is None
+                if expected is None
+                else current is not None
+                and (current.status.value, current.attempt) == (expected.status, expected.attempt)
+            )
+            if not matches:
+                raise JournalConflict(f"operation {record.operation_id} was changed by another invocation")
+            events = (current.events if current else ()) + tuple(new_events)
+            operations[record.operation_id] = record.evolve(events=events)
+
+    def write_invocation(self, key: str, seq: int, events: list[JournalEvent], expires_at: int) -> bool:
+        """Store the invocation record once."""
+        with self._lock:
+            invocations = self._invocations.setdefault(key, {})
+            if seq in invocations:
+                return False
+            invocations[seq] = InvocationRecord(seq, tuple(events))
+            return True
+
+    def close_execution(
+        self,
+        key: str,
+        status: ExecutionStatus,
+        *,
+        result: str | None,
+        result_ref: str | None,
+        error: ErrorObject | None,
+        events: list[JournalEvent],
+        ended_at: float,
+        expires_at: int,
+    ) -> bool:
+        """Close a running execution."""
+        with self._lock:
+            record = self._executions.get(key)
+            if record is None or record.status != ExecutionStatus.RUNNING:
+                return False
+            self._executions[key] = record.evolve(
+                status=status,
+                result=result,
+                result_ref=result_ref,
+                error=error,
+                ended_at=ended_at,
+                lease_owner=None,
+                lease_until=None,
+                events=record.events + tuple(events),
+            )
+            return True
+
+    def list_executions(
+        self, function_arn: str, *, limit: int, marker: str | None, newest_first: bool
+    ) -> ExecutionPage:
+        """The function's executions by start time."""
+        with self._lock:
+            matching = sorted(
+                (r for r in self._executions.values() if r.function_arn == function_arn),
+                key=lambda r: r.started_at,
+                reverse=newest_first,
+            )
+        start = int(marker or 0)
+        page = matching[start : start + limit]
+        more = start + limit < len(matching)
+        return ExecutionPage(page, str(start + limit) if more else None)
