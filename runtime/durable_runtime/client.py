@@ -70,24 +70,18 @@ class DurableClient:
             services.invoker.invoke_async(arn.qualified_function_arn, ResumeRequest(arn, "start").to_event())
         return {"DurableExecutionArn": record.arn, "StartTimestamp": _ts(record.started_at)}
 
-    def stop_durable_execution(
-        self, DurableExecutionArn: str, Error: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+    def stop_durable_execution(self, DurableExecutionArn: str, Error: dict[str, Any] | None = None) -> dict[str, Any]:
         """Close a running execution as STOPPED; later resumes and callbacks for it are rejected."""
         from .journal.records import EXECUTION_END_POSITION, JournalEvent
 
         arn = ExecutionArn.parse(DurableExecutionArn)
         record = self._execution(arn)
         if record.status != ExecutionStatus.RUNNING:
-            raise ValidationError(
-                f"execution {DurableExecutionArn} is already {record.status.value}; nothing to stop"
-            )
+            raise ValidationError(f"execution {DurableExecutionArn} is already {record.status.value}; nothing to stop")
         now = self.services.clock.now()
         error = ErrorObject.from_dict(Error) if Error else None
         details = {"Error": {"Payload": error.to_dict()}} if error else {}
-        event = JournalEvent(
-            "ExecutionStopped", now, (record.invocation_seq + 1, EXECUTION_END_POSITION), details
-        )
+        event = JournalEvent("ExecutionStopped", now, (record.invocation_seq + 1, EXECUTION_END_POSITION), details)
         closed = self.services.store.close_execution(
             arn.journal_key,
             ExecutionStatus.STOPPED,
@@ -162,12 +156,9 @@ class DurableClient:
             raise ResourceNotFoundException(f"no durable execution {DurableExecutionArn}")
         finished = {event.operation_id for event, _ in snapshot.events() if event.event_type == "WaitSucceeded"}
         operations = [
-            _operation_shape(record, record.operation_id in finished)
-            for record in snapshot.operations.values()
+            _operation_shape(record, record.operation_id in finished) for record in snapshot.operations.values()
         ]
-        operations.sort(
-            key=lambda op: op.get("StartTimestamp") or datetime.datetime.min.replace(tzinfo=datetime.UTC)
-        )
+        operations.sort(key=lambda op: op.get("StartTimestamp") or datetime.datetime.min.replace(tzinfo=datetime.UTC))
         return _page(operations, "Operations", MaxItems, Marker)
 
     def list_durable_executions_by_function(

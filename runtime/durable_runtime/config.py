@@ -98,9 +98,7 @@ def _require_serdes(name: str, value: object) -> None:
 
 def _require_max_concurrency(value: int | None) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ValidationError(
-            f"max_concurrency must be an int of at least 1, got {value!r}; use None for no limit"
-        )
+        raise ValidationError(f"max_concurrency must be an int of at least 1, got {value!r}; use None for no limit")
 
 
 def _validate_sub_type(sub_type: str | None) -> None:
@@ -159,13 +157,10 @@ class CompletionDecision:
 
     def __post_init__(self) -> None:
         if self.complete and self.outcome is None:
-            raise ValidationError(
-                "CompletionDecision(complete=True) needs an outcome; use complete_batch(...)"
-            )
+            raise ValidationError("CompletionDecision(complete=True) needs an outcome; use complete_batch(...)")
         if not self.complete and self.outcome is not None:
             raise ValidationError(
-                f"CompletionDecision(complete=False) takes no outcome, got {self.outcome!r}; "
-                "use continue_batch()"
+                f"CompletionDecision(complete=False) takes no outcome, got {self.outcome!r}; use continue_batch()"
             )
 
 
@@ -242,12 +237,8 @@ class CompletionConfig:
             )
         percentage = self.tolerated_failure_percentage
         if percentage is not None and not 0 <= percentage <= 100:
-            raise ValidationError(
-                f"tolerated_failure_percentage must be between 0 and 100, got {percentage!r}"
-            )
-        _require_callable(
-            "should_complete", self.should_complete, "pass a function returning continue_batch()"
-        )
+            raise ValidationError(f"tolerated_failure_percentage must be between 0 and 100, got {percentage!r}")
+        _require_callable("should_complete", self.should_complete, "pass a function returning continue_batch()")
         thresholds = (self.min_successful, self.tolerated_failure_count, percentage)
         if self.should_complete is not None and any(value is not None for value in thresholds):
             raise ValidationError(

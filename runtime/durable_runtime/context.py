@@ -163,18 +163,14 @@ class DurableContext:
     # endregion
 
     # region operations
-    def step(
-        self, func: Callable[[StepContext], T], name: str | None = None, config: StepConfig | None = None
-    ) -> T:
+    def step(self, func: Callable[[StepContext], T], name: str | None = None, config: StepConfig | None = None) -> T:
         """Run `func` as a step: its result is recorded, and replays return it without running `func` again."""
         from .operations.step import run_step
 
         if not callable(func):
             raise ValidationError(f"step needs a callable taking a StepContext, got {func!r}")
         config = config or StepConfig()
-        identity = self._identity(
-            OperationType.STEP, config.sub_type or "Step", self._resolve_name(name, func)
-        )
+        identity = self._identity(OperationType.STEP, config.sub_type or "Step", self._resolve_name(name, func))
         try:
             return run_step(self.state, identity, func, config, self.logger)
         finally:
@@ -202,9 +198,7 @@ class DurableContext:
         from .operations.child import run_child
 
         if not callable(func):
-            raise ValidationError(
-                f"run_in_child_context needs a callable taking a DurableContext, got {func!r}"
-            )
+            raise ValidationError(f"run_in_child_context needs a callable taking a DurableContext, got {func!r}")
         sub_type = (config.sub_type if config else None) or "RunInChildContext"
         identity = self._identity(OperationType.CONTEXT, sub_type, self._resolve_name(name, func))
         try:
@@ -238,9 +232,7 @@ class DurableContext:
         """A random float in [0, 1), recorded once: replays see the same value."""
         import random
 
-        return self.step(
-            lambda _: random.random(), name=name or "random", config=StepConfig(sub_type="Random")
-        )
+        return self.step(lambda _: random.random(), name=name or "random", config=StepConfig(sub_type="Random"))
 
     def _not_yet(self, operation: str) -> Any:
         raise NotImplementedError(f"context.{operation} is not available in this Durable Kit release yet")
@@ -249,9 +241,7 @@ class DurableContext:
         """Create a callback (arrives with the callback endpoint)."""
         return self._not_yet("create_callback")
 
-    def wait_for_callback(
-        self, submitter: Callable[..., Any], name: str | None = None, config: Any = None
-    ) -> Any:
+    def wait_for_callback(self, submitter: Callable[..., Any], name: str | None = None, config: Any = None) -> Any:
         """Wait for an external callback (arrives with the callback endpoint)."""
         return self._not_yet("wait_for_callback")
 
@@ -263,9 +253,7 @@ class DurableContext:
         """Invoke another function (arrives with the callback endpoint)."""
         return self._not_yet("invoke")
 
-    def map(
-        self, inputs: Sequence[Any], func: Callable[..., Any], name: str | None = None, config: Any = None
-    ) -> Any:
+    def map(self, inputs: Sequence[Any], func: Callable[..., Any], name: str | None = None, config: Any = None) -> Any:
         """Run `func` over `inputs` concurrently (arrives with parallel and map)."""
         return self._not_yet("map")
 

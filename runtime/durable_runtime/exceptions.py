@@ -92,9 +92,7 @@ class ExecutionError(UnrecoverableError):
 
     error_type = "ExecutionError"
 
-    def __init__(
-        self, message: str, termination_reason: TerminationReason = TerminationReason.EXECUTION_ERROR
-    ) -> None:
+    def __init__(self, message: str, termination_reason: TerminationReason = TerminationReason.EXECUTION_ERROR) -> None:
         super().__init__(message, termination_reason)
 
 
@@ -405,9 +403,7 @@ class ErrorObject:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ErrorObject:
         """Read the ``ErrorMessage``/``ErrorType``/``ErrorData``/``StackTrace`` mapping."""
-        return cls(
-            data.get("ErrorMessage"), data.get("ErrorType"), data.get("ErrorData"), data.get("StackTrace")
-        )
+        return cls(data.get("ErrorMessage"), data.get("ErrorType"), data.get("ErrorData"), data.get("StackTrace"))
 
     @classmethod
     def from_exception(cls, exception: BaseException) -> ErrorObject:
@@ -415,9 +411,7 @@ class ErrorObject:
         if isinstance(exception, SerDesError):
             return cls(exception.message, _qualified_name(SerDesError), exception.data, exception.stack_trace)
         if isinstance(exception, DurableOperationError):
-            return cls(
-                exception.message, _qualified_name(type(exception)), exception.data, exception.stack_trace
-            )
+            return cls(exception.message, _qualified_name(type(exception)), exception.data, exception.stack_trace)
         return cls(str(exception), _qualified_name(type(exception)), None, None)
 
     @classmethod
@@ -488,9 +482,7 @@ class TimedSuspendExecution(SuspendExecution):
         self.scheduled_timestamp = scheduled_timestamp
 
     @classmethod
-    def from_delay(
-        cls, message: str, delay_seconds: float, *, now: float | None = None
-    ) -> TimedSuspendExecution:
+    def from_delay(cls, message: str, delay_seconds: float, *, now: float | None = None) -> TimedSuspendExecution:
         """Suspend for ``delay_seconds`` from ``now`` (Unix seconds; the wall clock when omitted)."""
         if now is None:
             import time

@@ -43,9 +43,7 @@ def durable_execution(
         services: The engine services to use instead of those built from the environment.
     """
     if func is None:
-        return functools.partial(
-            durable_execution, boto3_client=boto3_client, plugins=plugins, services=services
-        )
+        return functools.partial(durable_execution, boto3_client=boto3_client, plugins=plugins, services=services)
 
     @functools.wraps(func)
     def handler(event: Any, lambda_context: Any) -> Any:
@@ -55,9 +53,7 @@ def durable_execution(
     return handler
 
 
-def _dispatch(
-    func: Callable[[Any, Any], Any], event: Any, lambda_context: Any, services: EngineServices
-) -> Any:
+def _dispatch(func: Callable[[Any, Any], Any], event: Any, lambda_context: Any, services: EngineServices) -> Any:
     from .engine.invocation import run_invocation
 
     if is_envelope(event):
@@ -79,18 +75,14 @@ def _identity(lambda_context: Any) -> tuple[str, str]:
     if not invoked:
         from .exceptions import ValidationError
 
-        raise ValidationError(
-            "the Lambda context has no invoked_function_arn; invoke the handler through Lambda"
-        )
+        raise ValidationError("the Lambda context has no invoked_function_arn; invoke the handler through Lambda")
     version = getattr(lambda_context, "function_version", None) or os.environ.get(
         "AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"
     )
     return FunctionArn.parse(invoked).unqualified, str(version)
 
 
-def _start_directly(
-    func: Callable[[Any, Any], Any], event: Any, lambda_context: Any, services: EngineServices
-) -> Any:
+def _start_directly(func: Callable[[Any, Any], Any], event: Any, lambda_context: Any, services: EngineServices) -> Any:
     """An ordinary event starts an execution named after the request, so Lambda's retries don't start twice."""
     from .engine.envelope import ResumeRequest
     from .engine.ids import ExecutionArn
@@ -132,9 +124,7 @@ def _consume_timer_batch(
             continue
         try:
             if request.execution_arn.version != my_version:
-                services.invoker.invoke_async(
-                    request.execution_arn.qualified_function_arn, request.to_event()
-                )
+                services.invoker.invoke_async(request.execution_arn.qualified_function_arn, request.to_event())
             else:
                 run_invocation(func, request, message_id, lambda_context, services)
         except UnknownExecutionError as error:

@@ -64,13 +64,9 @@ def _check_common(max_attempts: int, delays: dict[str, Duration], jitter: Jitter
         )
     for name, value in delays.items():
         if not isinstance(value, Duration):
-            raise ValidationError(
-                f"{name} must be a Duration, got {value!r}; use e.g. Duration.from_seconds(5)"
-            )
+            raise ValidationError(f"{name} must be a Duration, got {value!r}; use e.g. Duration.from_seconds(5)")
     if not isinstance(jitter, JitterStrategy):
-        raise ValidationError(
-            f"jitter_strategy must be a JitterStrategy, got {jitter!r}; use JitterStrategy.FULL"
-        )
+        raise ValidationError(f"jitter_strategy must be a JitterStrategy, got {jitter!r}; use JitterStrategy.FULL")
 
 
 @dataclass(frozen=True)
@@ -103,9 +99,7 @@ class RetryStrategyConfig:
         if isinstance(self.backoff_rate, bool) or not isinstance(self.backoff_rate, int | float):
             raise ValidationError(f"backoff_rate must be a number, got {self.backoff_rate!r}; use e.g. 2")
         if self.backoff_rate <= 0:
-            raise ValidationError(
-                f"backoff_rate must be positive, got {self.backoff_rate!r}; use 1 for a fixed delay"
-            )
+            raise ValidationError(f"backoff_rate must be positive, got {self.backoff_rate!r}; use 1 for a fixed delay")
 
     @property
     def initial_delay_seconds(self) -> int:

@@ -110,7 +110,7 @@ class JsonSerDes(SerDes[T]):
         return json.loads(data)
 
 
-class _Unsupported(Exception):
+class _Unsupported(Exception):  # noqa: N818 - an internal signal, never raised to users
     """A value the extended format cannot hold; ``path`` grows as the error climbs out of containers."""
 
     def __init__(self, reason: str) -> None:
@@ -139,9 +139,7 @@ def _encode_dict(mapping: dict[Any, Any]) -> dict[Any, Any]:
     encoded: dict[Any, Any] = {}
     for key, item in mapping.items():
         if key is not None and not isinstance(key, str | int | float | bool):
-            raise _Unsupported(
-                f"a dict key of type {type(key).__name__} ({key!r}), but keys must be str or numbers"
-            )
+            raise _Unsupported(f"a dict key of type {type(key).__name__} ({key!r}), but keys must be str or numbers")
         try:
             encoded[key] = _encode(item)
         except _Unsupported as error:
@@ -291,9 +289,7 @@ EXTENDED_TYPES_SERDES: SerDes[Any] = ExtendedTypeSerDes()
 PASS_THROUGH_SERDES: SerDes[Any] = PassThroughSerDes()
 
 
-def serialize(
-    serdes: SerDes[T] | None, value: T, operation_id: str, durable_execution_arn: str
-) -> str | None:
+def serialize(serdes: SerDes[T] | None, value: T, operation_id: str, durable_execution_arn: str) -> str | None:
     """Serialize an operation's value with ``serdes``, or with the default extended serdes if that is None.
 
     A ``None`` value is serialized like any other (``'null'`` by default); the result is ``None`` only when a
@@ -324,14 +320,10 @@ def deserialize(serdes: SerDes[T], data: str | None, operation_id: str, durable_
 
 
 @overload
-def deserialize(
-    serdes: SerDes[T] | None, data: str | None, operation_id: str, durable_execution_arn: str
-) -> Any: ...
+def deserialize(serdes: SerDes[T] | None, data: str | None, operation_id: str, durable_execution_arn: str) -> Any: ...
 
 
-def deserialize(
-    serdes: SerDes[T] | None, data: str | None, operation_id: str, durable_execution_arn: str
-) -> Any:
+def deserialize(serdes: SerDes[T] | None, data: str | None, operation_id: str, durable_execution_arn: str) -> Any:
     """Deserialize an operation's recorded value with ``serdes``, or with the default extended serdes.
 
     ``data`` of ``None`` (nothing recorded) gives ``None`` without calling the serdes, as every official

@@ -107,9 +107,7 @@ class DurableContext(Protocol):
     """The operations a durable handler calls on its context."""
 
     @abstractmethod
-    def step(
-        self, func: Callable[[StepContext], T], name: str | None = None, config: StepConfig | None = None
-    ) -> T:
+    def step(self, func: Callable[[StepContext], T], name: str | None = None, config: StepConfig | None = None) -> T:
         """Run ``func`` once, record its result, and return the recorded result on replay."""
 
     @abstractmethod

@@ -52,23 +52,15 @@ class WaitStrategyConfig(Generic[T]):
                 f"should_continue_polling must be callable, got {self.should_continue_polling!r}; "
                 "pass e.g. lambda state: state['status'] != 'DONE'"
             )
-        if (
-            isinstance(self.max_attempts, bool)
-            or not isinstance(self.max_attempts, int)
-            or self.max_attempts < 1
-        ):
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int) or self.max_attempts < 1:
             raise ValidationError(f"max_attempts must be an int of at least 1, got {self.max_attempts!r}")
         for name in ("initial_delay", "max_delay"):
             value = getattr(self, name)
             if not isinstance(value, Duration):
-                raise ValidationError(
-                    f"{name} must be a Duration, got {value!r}; use e.g. Duration.from_seconds(5)"
-                )
+                raise ValidationError(f"{name} must be a Duration, got {value!r}; use e.g. Duration.from_seconds(5)")
         rate = self.backoff_rate
         if isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0:
-            raise ValidationError(
-                f"backoff_rate must be a positive number, got {rate!r}; use 1 for a fixed delay"
-            )
+            raise ValidationError(f"backoff_rate must be a positive number, got {rate!r}; use 1 for a fixed delay")
 
     @property
     def initial_delay_seconds(self) -> int:

@@ -96,9 +96,7 @@ def test_step_config_rejects_object_that_is_not_a_serdes() -> None:
 
 def test_step_config_accepts_strategy_and_serdes() -> None:
     strategy = RetryPresets.none()
-    config = StepConfig(
-        strategy, StepSemantics.AT_MOST_ONCE_PER_RETRY, JsonSerDes(), sub_type="Charge_Card-2"
-    )
+    config = StepConfig(strategy, StepSemantics.AT_MOST_ONCE_PER_RETRY, JsonSerDes(), sub_type="Charge_Card-2")
     assert config.retry_strategy is strategy
 
 
@@ -204,9 +202,7 @@ def test_completion_config_rejects_bad_thresholds(kwargs: dict[str, Any], fragme
 
 def test_completion_config_checks_min_successful_against_item_count() -> None:
     CompletionConfig(min_successful=3)._validate_for_total(3)
-    with pytest.raises(
-        ValidationError, match=r"min_successful \(4\) is greater than the number of items \(3\)"
-    ):
+    with pytest.raises(ValidationError, match=r"min_successful \(4\) is greater than the number of items \(3\)"):
         CompletionConfig(min_successful=4)._validate_for_total(3)
 
 

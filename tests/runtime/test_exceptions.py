@@ -57,7 +57,7 @@ def test_suspension_is_not_caught_by_except_exception() -> None:
     def user_code() -> None:
         try:
             raise TimedSuspendExecution("retry later", scheduled_timestamp=10.0)
-        except Exception:  # what careless user code does
+        except Exception:  # noqa: BLE001 - what careless user code does
             pytest.fail("suspension was swallowed")
 
     with pytest.raises(SuspendExecution):
@@ -126,10 +126,7 @@ def test_client_errors_fail_execution_but_throttling_retries_invocation() -> Non
     assert not CheckpointError.from_exception(FakeClientError(400)).is_retryable()
     assert CheckpointError.from_exception(FakeClientError(429)).is_retryable()
     assert CheckpointError.from_exception(FakeClientError(503)).is_retryable()
-    assert (
-        BotoClientError.from_exception(RuntimeError("network")).error_category
-        is DurableApiErrorCategory.INVOCATION
-    )
+    assert BotoClientError.from_exception(RuntimeError("network")).error_category is DurableApiErrorCategory.INVOCATION
     assert BotoClientError("x", error={"Code": "C", "Message": None}).build_logger_extras() == {
         "Error": {"Code": "C", "Message": None}
     }
@@ -150,9 +147,7 @@ def test_error_object_records_builtin_and_user_errors_by_qualified_name() -> Non
 
 
 def test_error_object_keeps_operation_error_fields() -> None:
-    recorded = ErrorObject.from_exception(
-        StepError("step broke", error_type="KeyError", data="d", stack_trace=["a"])
-    )
+    recorded = ErrorObject.from_exception(StepError("step broke", error_type="KeyError", data="d", stack_trace=["a"]))
     assert recorded == ErrorObject("step broke", "durable_runtime.exceptions.StepError", "d", ["a"])
 
 

@@ -130,9 +130,7 @@ class TransientError(Exception):
 def test_error_filters_select_retried_errors(
     messages: list[Any] | None, types: list[type[Exception]] | None, error: Exception, retried: bool
 ) -> None:
-    strategy = create_retry_strategy(
-        RetryStrategyConfig(retryable_errors=messages, retryable_error_types=types)
-    )
+    strategy = create_retry_strategy(RetryStrategyConfig(retryable_errors=messages, retryable_error_types=types))
     assert strategy(error, 1).should_retry is retried
 
 
@@ -180,9 +178,7 @@ class FakeContext:
     def wait(self, duration: Duration, name: str | None = None) -> None:
         self.waits.append((duration.seconds, name))
 
-    def run_in_child_context(
-        self, func: Callable[[Any], T], name: str | None = None, config: Any = None
-    ) -> T:
+    def run_in_child_context(self, func: Callable[[Any], T], name: str | None = None, config: Any = None) -> T:
         self.children.append((name, config))
         return func(self)
 

@@ -94,9 +94,7 @@ def test_extended_serdes_reads_official_wire_format(value: Any, wire: str) -> No
 
 
 def test_extended_serdes_round_trips_datetime_in_official_wire_format() -> None:
-    moment = datetime.datetime(
-        2025, 3, 4, 5, 6, 7, 890, tzinfo=datetime.timezone(datetime.timedelta(hours=2))
-    )
+    moment = datetime.datetime(2025, 3, 4, 5, 6, 7, 890, tzinfo=datetime.timezone(datetime.timedelta(hours=2)))
     wire = serialize(None, moment, "op-1", ARN)
     assert wire == '{"t":"dt","v":"2025-03-04T05:06:07.000890+02:00"}'
     assert deserialize(None, wire, "op-1", ARN) == moment
@@ -134,9 +132,7 @@ def test_bare_values_inside_containers_are_accepted() -> None:
 
 _keys = st.text(max_size=8)
 # The wire keeps the UTC offset, not the zone name, so only fixed-offset zones come back identical.
-_fixed_offsets = st.integers(-23 * 60, 23 * 60).map(
-    lambda m: datetime.timezone(datetime.timedelta(minutes=m))
-)
+_fixed_offsets = st.integers(-23 * 60, 23 * 60).map(lambda m: datetime.timezone(datetime.timedelta(minutes=m)))
 _scalars = (
     st.none()
     | st.booleans()
@@ -152,9 +148,7 @@ _scalars = (
 )
 _values = st.recursive(
     _scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(_keys, inner, max_size=4)
-    ),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(_keys, inner, max_size=4),
     max_leaves=20,
 )
 

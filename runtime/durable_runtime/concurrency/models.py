@@ -67,9 +67,7 @@ class BatchCompletionError(DurableOperationError):
         data: str | None = None,
         stack_trace: list[str] | None = None,
     ) -> None:
-        message = (
-            message or f"The batch's should_complete predicate ended it as failed ({completion_reason.value})"
-        )
+        message = message or f"The batch's should_complete predicate ended it as failed ({completion_reason.value})"
         super().__init__(message, error_type, data, stack_trace)
         self.completion_reason = completion_reason
 
@@ -184,11 +182,7 @@ class CompletionPolicy:
             if decided.outcome is CompletionOutcome.FAILED:
                 return CompletionReason.CUSTOM_COMPLETION_FAILED
             return CompletionReason.CUSTOM_COMPLETION_SUCCEEDED
-        if (
-            succeeded + failed < self.total
-            and self.min_successful is not None
-            and succeeded >= self.min_successful
-        ):
+        if succeeded + failed < self.total and self.min_successful is not None and succeeded >= self.min_successful:
             return CompletionReason.MIN_SUCCESSFUL_REACHED
         return CompletionReason.ALL_COMPLETED
 
@@ -243,9 +237,7 @@ class BatchResult(BatchResultProtocol[R]):
     completion_reason: CompletionReason
 
     @classmethod
-    def from_dict(
-        cls, data: Mapping[str, Any], completion_config: CompletionConfig | None = None
-    ) -> BatchResult[R]:
+    def from_dict(cls, data: Mapping[str, Any], completion_config: CompletionConfig | None = None) -> BatchResult[R]:
         """Read the mapping written by :meth:`to_dict`.
 
         When the mapping has no ``completionReason`` the reason is worked out from the items and
@@ -265,9 +257,7 @@ class BatchResult(BatchResultProtocol[R]):
         return cls(items, CompletionReason(reason))
 
     @classmethod
-    def from_items(
-        cls, items: list[BatchItem[R]], completion_config: CompletionConfig | None = None
-    ) -> BatchResult[R]:
+    def from_items(cls, items: list[BatchItem[R]], completion_config: CompletionConfig | None = None) -> BatchResult[R]:
         """Build a result, working out its completion reason from the items (taken to be the whole batch)."""
         succeeded = sum(1 for item in items if item.status is BatchItemStatus.SUCCEEDED)
         failed = sum(1 for item in items if item.status is BatchItemStatus.FAILED)
@@ -322,9 +312,7 @@ class BatchResult(BatchResultProtocol[R]):
         first_failed = next((item for item in self.all if item.status is BatchItemStatus.FAILED), None)
         if first_failed is not None:
             if first_failed.error is None:
-                raise ChildContextError(
-                    message=f"Batch item {first_failed.index} failed with no recorded error"
-                )
+                raise ChildContextError(message=f"Batch item {first_failed.index} failed with no recorded error")
             first_failed.error.raise_as_operation_error(ChildContextError)
         if self.completion_reason is CompletionReason.CUSTOM_COMPLETION_FAILED:
             raise BatchCompletionError(self.completion_reason)

@@ -13,7 +13,7 @@ from ..exceptions import ErrorObject, NonDeterministicExecutionError, SerDesErro
 from ..journal.records import EXECUTION_END_POSITION, INVOCATION_END_POSITION, ExecutionStatus, JournalEvent
 from .clock import is_due
 from .envelope import ResumeRequest
-from .state import InvocationAbandoned, InvocationState
+from .state import InfrastructureFailure, InvocationAbandoned, InvocationState
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -95,7 +95,34 @@ def run_invocation(
         timeout = int(execution.timeout_at - execution.started_at)
         error = ErrorObject(f"execution exceeded its timeout of {timeout} seconds", "ExecutionTimedOut", None, None)
         return _close(state, ExecutionStatus.TIMED_OUT, "ExecutionTimedOut", None, error, [])
-    return _run_handler(handler, state, snapshot, request, lambda_context)
+    try:
+        return _run_handler(handler, state, snapshot, request, lambda_context)
+    except InvocationAbandoned:
+        _end_quietly(state, None)
+        return InvocationOutcome(state.arn, "PENDING")
+    except InfrastructureFailure as failure:
+        _end_quietly(state, ErrorObject.from_exception(failure.error))
+        raise failure.error from None
+    except (NonDeterministicExecutionError, SerDesError):
+        raise
+    except Exception as error:
+        # Not the handler's failure (that fails the execution): the engine could not reach AWS, say. Record it
+        # with its type while this invocation still holds the execution; Lambda retries the invocation.
+        _end_quietly(state, ErrorObject.from_exception(error))
+        raise
+
+
+def _end_quietly(state: InvocationState, error: ErrorObject | None) -> None:
+    """Record the end of an invocation that holds the lease but cannot finish normally (best effort)."""
+    state.abandon()
+    if not state.claimed:
+        return
+    try:
+        state.services.store.write_invocation(
+            state.key, state.seq, [_invocation_completed(state, state.now(), error)], state.expires_at
+        )
+    except Exception:  # noqa: BLE001 - the next invocation records the loss instead
+        log.warning("could not record the end of invocation %s of %s", state.seq, state.arn)
 
 
 def _run_handler(
@@ -114,13 +141,10 @@ def _run_handler(
         value = handler(event, context)
     except SuspendExecution:
         return _suspend(state, request, started)
-    except InvocationAbandoned:
-        state.writes_enabled = False
-        return InvocationOutcome(state.arn, "PENDING")
     except (NonDeterministicExecutionError, SerDesError) as error:
         _abort(state, started, error)
         raise
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - recorded, then re-raised for Lambda to retry
         return _finish(state, started, ExecutionStatus.FAILED, None, ErrorObject.from_exception(error))
     try:
         result = json.dumps(value)

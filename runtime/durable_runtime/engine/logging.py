@@ -9,13 +9,21 @@ from typing import Any
 _stdlib_logger = logging.getLogger("durable_runtime.user")
 
 
+_powertools_logger: Any = None
+
+
 def _default_target() -> Any:
     # Powertools' Logger is preferred when the function ships it: it writes structured JSON CloudWatch can query.
-    try:
-        from aws_lambda_powertools import Logger
-    except ImportError:
-        return _stdlib_logger
-    return Logger(service="durable-function")
+    # Looked up once per process: a failed import is not cached by Python and would be retried every invocation.
+    global _powertools_logger
+    if _powertools_logger is None:
+        try:
+            from aws_lambda_powertools import Logger
+        except ImportError:
+            _powertools_logger = _stdlib_logger
+        else:
+            _powertools_logger = Logger(service="durable-function")
+    return _powertools_logger
 
 
 class DurableLogger:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import SuspendExecution
 from ..journal.payloads import needs_offload
 from ..journal.records import JournalEvent, OperationRecord, OperationStatus, carries_own_identity
-from ..journal.store import ExpectedState
+from ..journal.store import ExpectedState, JournalConflictError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -39,6 +39,18 @@ class InvocationAbandoned(BaseException):
 
     A BaseException so that user code's `except Exception` cannot swallow it.
     """
+
+
+class InfrastructureFailure(BaseException):
+    """The journal or a payload store failed under an operation; the invocation must end, not the handler's code.
+
+    A BaseException so that a handler's `except Exception` around `context.step` cannot mistake an outage for
+    its step's failure. The engine re-raises `error` for Lambda to retry.
+    """
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @dataclass
@@ -129,7 +141,11 @@ class InvocationState:
             if self.claimed:
                 return
             if self._claim is not None:
-                self._claim()
+                try:
+                    self._claim()
+                except Exception as error:
+                    self.abandon()
+                    raise InfrastructureFailure(error) from error
             self.claimed = True
 
     def check_deadline(self) -> None:
@@ -263,11 +279,20 @@ class InvocationState:
             for key, entry in starts.items():
                 try:
                     self._store(entry.record, entry.events)
-                except Exception:
+                except Exception:  # noqa: BLE001 - the suspension or the operation's next write retries it
                     return
                 del self._pending[key]
 
     def _store(self, record: OperationRecord, events: list[JournalEvent]) -> OperationRecord:
+        try:
+            return self._store_unguarded(record, events)
+        except (InvocationAbandoned, InfrastructureFailure):
+            raise
+        except Exception as error:
+            self.abandon()
+            raise InfrastructureFailure(error) from error
+
+    def _store_unguarded(self, record: OperationRecord, events: list[JournalEvent]) -> OperationRecord:
         if not self.writes_enabled:
             raise InvocationAbandoned("this invocation lost its execution and may not write")
         if needs_offload(record.result):
@@ -279,7 +304,13 @@ class InvocationState:
             events = [_without_payload(event) for event in events]
         durable = self._durable.get(record.operation_id)
         expected = None if durable is None else ExpectedState(durable.status.value, durable.attempt)
-        self.services.store.write_operation(self.key, record, events, expected, self.expires_at)
+        try:
+            self.services.store.write_operation(self.key, record, events, expected, self.expires_at)
+        except JournalConflictError as conflict:
+            # Another invocation recorded this operation first: it carries on; this one must stop, and user
+            # code must not be able to catch that.
+            self.abandon()
+            raise InvocationAbandoned(str(conflict)) from conflict
         self.wrote = True
         self._durable[record.operation_id] = record
         return record

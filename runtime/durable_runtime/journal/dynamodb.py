@@ -17,7 +17,7 @@ from .records import (
     OperationStatus,
     OperationType,
 )
-from .store import ExecutionPage, ExpectedState, JournalConflict, JournalStore
+from .store import ExecutionPage, ExpectedState, JournalConflictError, JournalStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -288,7 +288,7 @@ class DynamoDBJournalStore(JournalStore):
             if _is_conflict(error):
                 if _already_written(_old_item(error), record, new_events):
                     return
-                raise JournalConflict(
+                raise JournalConflictError(
                     f"operation {record.operation_id} ({record.name or record.operation_type.value}) was changed "
                     "by another invocation; this invocation stops and leaves it to the other one"
                 ) from error

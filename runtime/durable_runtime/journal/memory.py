@@ -6,7 +6,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from .records import ExecutionRecord, ExecutionStatus, InvocationRecord, JournalSnapshot, OperationRecord
-from .store import ExecutionPage, ExpectedState, JournalConflict, JournalStore
+from .store import ExecutionPage, ExpectedState, JournalConflictError, JournalStore
 
 if TYPE_CHECKING:
     from ..exceptions import ErrorObject
@@ -95,7 +95,7 @@ class InMemoryJournalStore(JournalStore):
                 and (current.status.value, current.attempt) == (expected.status, expected.attempt)
             )
             if not matches:
-                raise JournalConflict(f"operation {record.operation_id} was changed by another invocation")
+                raise JournalConflictError(f"operation {record.operation_id} was changed by another invocation")
             events = (current.events if current else ()) + tuple(new_events)
             operations[record.operation_id] = record.evolve(events=events)
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     )
 
 
-class JournalConflict(DurableExecutionsError):
+class JournalConflictError(DurableExecutionsError):
     """A conditional journal write lost: another invocation changed the record first.
 
     The invocation that sees this stops quietly and leaves the winner to continue.
@@ -74,7 +74,7 @@ class JournalStore(ABC):
         expected: ExpectedState | None,
         expires_at: int,
     ) -> None:
-        """Store an operation's state and append its new events; raise JournalConflict if `expected` is stale."""
+        """Store an operation's state and append its new events; raise JournalConflictError if `expected` is stale."""
 
     @abstractmethod
     def write_invocation(self, key: str, seq: int, events: list[JournalEvent], expires_at: int) -> bool:

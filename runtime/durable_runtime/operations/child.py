@@ -48,7 +48,7 @@ def run_child(
         value = func(make_context(record is not None))
     except SuspendExecution:
         raise
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - any failure of the child is recorded and re-raised
         wire = ErrorObject.from_exception(error)
         failed = started.evolve(status=OperationStatus.FAILED, error=wire, ended_at=state.now())
         state.record(failed, [state.event("ContextFailed", {"Error": {"Payload": wire.to_dict()}})])

@@ -55,7 +55,7 @@ def run_step(
     )
     try:
         value = func(StepContext(logger=step_logger, attempt=attempt))
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - any failure of user code goes to the retry strategy
         return _fail_attempt(state, identity, started, config, error)
     payload = encode(state, identity, config.serdes, value)
     succeeded = started.evolve(status=OperationStatus.SUCCEEDED, result=payload, error=None, ended_at=state.now())

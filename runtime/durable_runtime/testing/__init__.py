@@ -1,7 +1,7 @@
 """Local testing: run durable functions on moto with virtual time, through the production code paths."""
 
 from .clock import VirtualClock
-from .faults import FaultPlan, ProcessExit, simulate_process_exit
+from .faults import FaultPlan, InjectedFault, ProcessExit, simulate_process_exit
 from .results import DurableFunctionsTestError, DurableFunctionTestResult, Operation
 from .runner import DurableFunctionTestRunner
 
@@ -10,6 +10,7 @@ __all__ = [
     "DurableFunctionTestRunner",
     "DurableFunctionsTestError",
     "FaultPlan",
+    "InjectedFault",
     "Operation",
     "ProcessExit",
     "VirtualClock",

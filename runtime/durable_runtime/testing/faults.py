@@ -18,6 +18,10 @@ def simulate_process_exit(message: str = "process exited") -> None:
     raise ProcessExit(message)
 
 
+class InjectedFault(RuntimeError):  # noqa: N818 - names what it is: a fault the test injected
+    """An error the fault plan raised from an AWS call, as a failing dependency would."""
+
+
 @dataclass
 class _Rule:
     service: str
@@ -25,6 +29,7 @@ class _Rule:
     when: str  # "before" or "after"
     remaining_skips: int
     remaining_hits: int
+    kills_process: bool = True
 
 
 @dataclass
@@ -49,6 +54,11 @@ class FaultPlan:
         self._rules.append(_Rule(service, operation, "after", skip, times))
         return self
 
+    def fail_before(self, service: str, operation: str, *, skip: int = 0, times: int = 1) -> FaultPlan:
+        """Make the (skip+1)-th call of `operation` raise InjectedFault (an exception, not a process death)."""
+        self._rules.append(_Rule(service, operation, "before", skip, times, kills_process=False))
+        return self
+
     def throttle(self, operation: str, times: int = 1) -> FaultPlan:
         """Answer the next `times` DynamoDB `operation` calls with ProvisionedThroughputExceededException."""
         self._throttles[operation] = self._throttles.get(operation, 0) + times
@@ -65,9 +75,7 @@ class FaultPlan:
         events.register_first(
             f"before-call.{_event_name(client)}", lambda model, **_: self._before(service, model.name)
         )
-        events.register(
-            f"after-call.{_event_name(client)}", lambda model, **_: self._after(service, model.name)
-        )
+        events.register(f"after-call.{_event_name(client)}", lambda model, **_: self._after(service, model.name))
 
     def _before(self, service: str, operation: str) -> None:
         with self._lock:
@@ -90,6 +98,8 @@ class FaultPlan:
                     rule.remaining_skips -= 1
                     continue
                 rule.remaining_hits -= 1
+                if not rule.kills_process:
+                    raise InjectedFault(f"injected failure of {service}.{operation}")
                 raise ProcessExit(f"injected crash {when} {service}.{operation}")
 
     def throttle_response(self, request: Any) -> Any:

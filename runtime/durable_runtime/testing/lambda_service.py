@@ -100,9 +100,7 @@ class LocalLambda:
             name, qualifier = function.split(":", 1)
         local = self.functions.get(name)
         if local is None:
-            raise ValidationError(
-                f"no function {name!r} is registered with the local runner; register it first"
-            )
+            raise ValidationError(f"no function {name!r} is registered with the local runner; register it first")
         version = qualifier if qualifier and qualifier.isdigit() else local.latest
         if version not in local.versions:
             raise ValidationError(f"function {name!r} has no version {version}")
@@ -129,9 +127,7 @@ class LocalLambda:
         with self._lock:
             heapq.heappush(
                 self._queue,
-                Delivery(
-                    self.clock.now() + delay, next(self._order), function, version, event, request_id, attempt
-                ),
+                Delivery(self.clock.now() + delay, next(self._order), function, version, event, request_id, attempt),
             )
 
     def next_due(self) -> float | None:
@@ -171,7 +167,7 @@ class LocalLambda:
 
             try:
                 worker_result.append(("ok", handler(delivery.event, context)))
-            except BaseException as error:
+            except BaseException as error:  # noqa: BLE001 - a crash of the invocation, reported like Lambda
                 abandon_thread(threading.get_ident())
                 worker_result.append(("error", error))
 

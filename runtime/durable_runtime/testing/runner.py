@@ -141,21 +141,19 @@ class DurableFunctionTestRunner:
     # region running
     def run(
         self,
-        input: str | None = None,
+        input: str | None = None,  # noqa: A002 - the official runner's parameter name
         execution_timeout: int | None = None,
         timeout: int = 60,
         function_name: str | None = None,
         execution_name: str | None = None,
     ) -> DurableFunctionTestResult:
         """Start an execution and drive it to its end; `input` is the event as JSON text."""
-        arn = self.run_async(
-            input, execution_timeout, function_name=function_name, execution_name=execution_name
-        )
+        arn = self.run_async(input, execution_timeout, function_name=function_name, execution_name=execution_name)
         return self.wait_for_result(arn, timeout=timeout)
 
     def run_async(
         self,
-        input: str | None = None,
+        input: str | None = None,  # noqa: A002 - the official runner's parameter name
         execution_timeout: int | None = None,
         function_name: str | None = None,
         execution_name: str | None = None,
@@ -183,9 +181,7 @@ class DurableFunctionTestRunner:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"execution {execution_arn} did not finish within {timeout}s of real time")
             if not self.pump_once():
-                raise TimeoutError(
-                    f"execution {execution_arn} is waiting for something that will never happen"
-                )
+                raise TimeoutError(f"execution {execution_arn} is waiting for something that will never happen")
 
     def pump_once(self) -> bool:
         """Run one due invocation, deliver due timers, or jump virtual time; False when nothing is pending."""
@@ -217,9 +213,7 @@ class DurableFunctionTestRunner:
 
     # region timers: the queue's event source and EventBridge Scheduler, on virtual time
     def _deliver_timer_messages(self) -> bool:
-        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        )
+        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
         for message in messages:
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
             arn = json.loads(message["Body"])[c.ENVELOPE_KEY][c.ENVELOPE_EXECUTION_ARN]
@@ -290,9 +284,7 @@ class DurableFunctionTestRunner:
             execution_arn=execution_arn,
         )
 
-    def get_execution_history(
-        self, execution_arn: str, include_execution_data: bool = True
-    ) -> dict[str, Any]:
+    def get_execution_history(self, execution_arn: str, include_execution_data: bool = True) -> dict[str, Any]:
         """The execution's history in the managed service's format."""
         return self.client.get_durable_execution_history(
             DurableExecutionArn=execution_arn, IncludeExecutionData=include_execution_data

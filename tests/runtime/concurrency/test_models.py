@@ -30,9 +30,7 @@ FAILED = BatchItemStatus.FAILED
 STARTED = BatchItemStatus.STARTED
 
 
-def _result(
-    *statuses: BatchItemStatus, reason: CompletionReason = CompletionReason.ALL_COMPLETED
-) -> BatchResult[str]:
+def _result(*statuses: BatchItemStatus, reason: CompletionReason = CompletionReason.ALL_COMPLETED) -> BatchResult[str]:
     items = [
         BatchItem(
             index,
