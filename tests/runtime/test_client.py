@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+
 from durable_runtime.client import DurableExecutionAlreadyStartedException, ResourceNotFoundException
 from durable_runtime.config import Duration
 from durable_runtime.exceptions import ValidationError

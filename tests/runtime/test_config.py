@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+
 from durable_runtime.config import (
     CallbackConfig,
     ChildConfig,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime
 import inspect
 
-import durable_runtime.exceptions as exceptions_module
 import pytest
+
+import durable_runtime.exceptions as exceptions_module
 from durable_runtime.concurrency.models import BatchCompletionError
 from durable_runtime.exceptions import (
     BotoClientError,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
+
 from durable_runtime.config import ChildConfig, Duration, JitterStrategy
 from durable_runtime.exceptions import SuspendExecution, ValidationError
 from durable_runtime.retries import (

@@ -9,6 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from durable_runtime.concurrency.models import BatchItem, BatchResult, CompletionReason
 from durable_runtime.config import BatchItemStatus
 from durable_runtime.exceptions import ErrorObject, RetryableSerDesError, SerDesError
@@ -23,8 +26,6 @@ from durable_runtime.serdes import (
     deserialize,
     serialize,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:orders:1/durable-execution/run-1/abc"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from durable_runtime.config import Duration, JitterStrategy
 from durable_runtime.exceptions import ValidationError, WaitForConditionError
 from durable_runtime.waits import (

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-import durable_runtime.concurrency as concurrency_package
 import pytest
+
+import durable_runtime.concurrency as concurrency_package
 from durable_runtime.concurrency.models import (
     BatchCompletionError,
     BatchItem,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from durable_runtime.config import Duration
 from durable_runtime.engine.invocation import UnknownExecutionError
 from durable_runtime.exceptions import NonDeterministicExecutionError, SerDesError, ValidationError

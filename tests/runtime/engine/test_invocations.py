@@ -6,6 +6,7 @@ import json
 import logging
 
 import pytest
+
 from durable_runtime import contract
 from durable_runtime.config import Duration
 from durable_runtime.execution import InvocationStatus, durable_execution

@@ -1,0 +1,65 @@
+# Durable Kit developer tasks. Needs only python3 (>= 3.11), node and npm; `make setup` does the rest.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PY_STAMP  := $(VENV)/.installed-dev
+NPM_STAMP := node_modules/.installed-lock
+# pytest-xdist: one worker per CPU. `make test PYTEST_ARGS=` runs serially.
+PYTEST_ARGS ?= -n auto
+
+# Node 20 works with aws-cdk-lib but jsii prints a deprecation banner on every synth.
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test lint bench synth
+
+help:
+	@echo "make setup   create .venv and node_modules (idempotent)"
+	@echo "make demo    run the order workflow locally, on virtual time"
+	@echo "make test    ruff, mypy, then the test suite"
+	@echo "make lint    ruff and mypy only"
+	@echo "make bench   run the benchmarks"
+	@echo "make synth   synthesize the CDK app"
+
+setup: $(PY_STAMP) $(NPM_STAMP)
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Durable Kit needs Python >= 3.11; $(PYTHON) is $$($(PYTHON) --version 2>&1). Try: make PYTHON=python3.12" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the dependencies may have changed.
+$(PY_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $@
+
+# `npm ci` replaces node_modules, so the stamp lives inside it and goes with it.
+$(NPM_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+demo: setup
+	$(PY) -m examples.demo
+
+# Run all three checks even when one fails, so a lint error never hides the test results; fail if any failed.
+test: setup
+	@status=0; \
+	echo "== ruff"; $(PY) -m ruff check . || status=1; \
+	echo "== mypy"; $(PY) -m mypy runtime/durable_runtime || status=1; \
+	echo "== pytest"; $(PY) -m pytest $(PYTEST_ARGS) || status=1; \
+	exit $$status
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy runtime/durable_runtime
+
+bench: setup
+	$(PY) bench/run.py
+
+synth: setup
+	@if [ -f app.py ]; then \
+		npx --no -- cdk synth; \
+	else \
+		echo "No CDK app yet: app.py and the constructs arrive with issue 4."; \
+	fi

@@ -1,0 +1,1 @@
+"""Example durable workflows, used by `make demo`, the README and the tests."""

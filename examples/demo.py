@@ -1,0 +1,109 @@
+"""`make demo`: run the order workflow on the local runner and watch it happen, one operation at a time.
+
+The runner is the production engine on moto with a virtual clock, so the one-day wait passes in milliseconds.
+Run it from the repository root with `python -m examples.demo` (or `make demo`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from durable_runtime.testing import DurableFunctionTestRunner
+from examples.order_workflow import handler
+
+ORDER = {
+    "order_id": "order-1001",
+    "items": [
+        {"sku": "mug-blue", "quantity": 2, "unit_price_cents": 1250},
+        {"sku": "tea-sampler", "quantity": 1, "unit_price_cents": 1900},
+    ],
+}
+DAY = 86_400
+_STATUS = re.compile(r"(Started|Succeeded|Failed|TimedOut|Stopped|Completed)$")
+
+
+def _span(seconds: float) -> str:
+    """`1d 00:00:02` or `00:00:02`."""
+    days, rest = divmod(round(seconds), DAY)
+    hours, rest = divmod(rest, 3600)
+    clock = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+    return f"{days}d {clock}" if days else clock
+
+
+class _Narrator:
+    """Prints history events as they appear: operation name, status, attempt and virtual time."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.started_at: float | None = None
+        self.attempts: dict[str, int] = {}
+
+    def print_new(self, events: list[dict[str, Any]]) -> None:
+        for event in events[self.seen :]:
+            self._print(event)
+        self.seen = len(events)
+
+    def _print(self, event: dict[str, Any]) -> None:
+        moment = event["EventTimestamp"].timestamp()
+        if self.started_at is None:
+            self.started_at = moment
+        elapsed = "+" + _span(moment - self.started_at)
+        event_type = event["EventType"]
+        details = event.get(f"{event_type}Details", {})
+        if event_type == "InvocationCompleted":
+            print(f"{elapsed:>13}  -- invocation ends: the function is not running now")
+            return
+        if event_type == "StepStarted":
+            self.attempts[event["Id"]] = self.attempts.get(event["Id"], 0) + 1
+        match = _STATUS.search(event_type)
+        status = match.group(1).upper() if match else event_type
+        kind = event_type[: match.start()] if match else ""
+        attempt = f"attempt {self.attempts[event['Id']]}" if kind == "Step" else ""
+        note = ""
+        if "NextAttemptDelaySeconds" in details.get("RetryDetails", {}):
+            error_type = details["Error"]["Payload"]["ErrorType"].rsplit(".", 1)[-1]
+            note = f"{error_type}; retry in {details['RetryDetails']['NextAttemptDelaySeconds']}s"
+        elif event_type == "WaitStarted":
+            note = f"sleeping {details['Duration']}s"
+        print(f"{elapsed:>13}  {kind:<9} {event.get('Name', ''):<20} {status:<10} {attempt:<9} {note}".rstrip())
+
+
+def _running(runner: DurableFunctionTestRunner, execution_arn: str) -> bool:
+    return runner.client.get_durable_execution(DurableExecutionArn=execution_arn)["Status"] == "RUNNING"
+
+
+def main() -> dict[str, Any]:
+    """Run one order through the workflow, narrating each operation, then print the result and history."""
+    with DurableFunctionTestRunner(handler, function_name="order-workflow", execution_timeout=7 * DAY) as runner:
+        arn = runner.run_async(input=json.dumps(ORDER), execution_name=ORDER["order_id"])
+        print(f"Started {arn}\n")
+        print(f"{'virtual time':>13}  {'operation':<30} {'status':<10} attempt")
+        narrator = _Narrator()
+        while _running(runner, arn):
+            before = runner.clock.now()
+            if not runner.pump_once():
+                raise RuntimeError("the execution waits for something that will never happen")
+            if runner.clock.now() > before:
+                print(f"{'':>13}  .. virtual clock skips {_span(runner.clock.now() - before)} to the next timer")
+            narrator.print_new(runner.get_execution_history(arn)["Events"])
+
+        outcome = runner.result(arn)
+        print(f"\nStatus: {outcome.status.value}")
+        if outcome.error is not None:
+            raise SystemExit(f"the order workflow failed: {outcome.error}")
+        result: dict[str, Any] = json.loads(outcome.result or "null")
+        print(f"Result: {json.dumps(result, indent=2)}\n")
+
+        print("History:")
+        for event in runner.get_execution_history(arn)["Events"]:
+            print(
+                f"  {event['EventId']:>3}  {event['EventType']:<20} {event.get('Name', ''):<20} "
+                f"{event['EventTimestamp'].isoformat(timespec='milliseconds')}"
+            )
+        return result
+
+
+if __name__ == "__main__":
+    main()
