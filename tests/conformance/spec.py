@@ -1,0 +1,219 @@
+"""Load the conformance specs from the shared folder, resolve their Variables, run and check one spec.
+
+The shared folder sits beside the repository (`<repo>/../shared`), as it does in CI. Without it the tests skip
+with a clear reason instead of erroring.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import yaml
+
+from durable_runtime.testing import DurableFunctionTestRunner
+
+from .matcher import match_history
+
+if TYPE_CHECKING:
+    from collections import Counter
+    from collections.abc import Callable, Iterable
+    from types import ModuleType
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared"
+CONFORMANCE = SHARED / "conformance"
+USER_LOGGER = "durable_runtime.user"
+
+_GEN_STR = re.compile(r"\$\{GEN_STR:(?P<length>\d+)\}")
+_NAME = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)\}")
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One conformance spec with its Variables substituted."""
+
+    id: str
+    path: Path
+    data: dict[str, Any]
+    variables: dict[str, str]
+
+    @property
+    def input_json(self) -> str | None:
+        """The execution input as JSON text (None when the spec gives no input)."""
+        value = self.data.get("Input")
+        return None if value is None else json.dumps(value)
+
+    @property
+    def expected_result(self) -> dict[str, Any]:
+        """`ExpectedResult`: `ExecutionStatus`, and `Result` when the spec states one (a bare `Result:` is null)."""
+        return dict(self.data.get("ExpectedResult") or {})
+
+    @property
+    def expected_history(self) -> list[dict[str, Any]]:
+        """`ExpectedExecutionHistory`, event by event."""
+        return list(self.data.get("ExpectedExecutionHistory") or [])
+
+    @property
+    def expected_logs(self) -> list[dict[str, Any]]:
+        """`ExpectedLogs`: each a `match` and a `count`."""
+        return list(self.data.get("ExpectedLogs") or [])
+
+
+# region loading
+def _natural(spec_id: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else 0 for part in re.split(r"[-.]", spec_id))
+
+
+def spec_ids(folder: str, handler_ids: Iterable[str]) -> list[str]:
+    """Every spec id of `folder` (shared/conformance/<folder>) and every id with a handler, naturally sorted.
+
+    Ids come from both sides so that a spec without a handler, or a handler whose spec vanished, fails loudly.
+    """
+    found = {path.stem for path in (CONFORMANCE / folder).glob("*.yaml")} if CONFORMANCE.is_dir() else set()
+    return sorted(found | set(handler_ids), key=_natural)
+
+
+def load_spec(folder: str, spec_id: str) -> Spec:
+    """Load `<folder>/<spec_id>.yaml` from the shared conformance folder; skip when the folder is absent."""
+    if not CONFORMANCE.is_dir():
+        pytest.skip(f"the shared conformance specs are not at {CONFORMANCE} (CI checks shared/ out beside the repo)")
+    path = CONFORMANCE / folder / f"{spec_id}.yaml"
+    if not path.is_file():
+        pytest.fail(f"a handler exists for spec {spec_id}, but {path} does not")
+    return parse_spec(path.read_text(), spec_id, path)
+
+
+def parse_spec(text: str, spec_id: str = "spec", path: Path | None = None) -> Spec:
+    """Parse a spec's YAML and substitute its Variables everywhere (generators like ${GEN_STR:8} included)."""
+    data = yaml.safe_load(text) or {}
+    variables = {name: _generate(str(template)) for name, template in (data.pop("Variables", None) or {}).items()}
+    return Spec(spec_id, path or Path(f"{spec_id}.yaml"), _substitute(data, variables), variables)
+
+
+def _generate(text: str) -> str:
+    return _GEN_STR.sub(lambda found: "".join(secrets.choice(_ALPHANUMERIC) for _ in range(int(found["length"]))), text)
+
+
+def _substitute(value: Any, variables: dict[str, str]) -> Any:
+    """Replace `${NAME}` of declared variables; other `${NAME}` are history bindings left for the matcher."""
+    if isinstance(value, str):
+        replaced = _NAME.sub(lambda found: variables.get(found["name"], found[0]), value)
+        return _generate(replaced)
+    if isinstance(value, dict):
+        return {key: _substitute(item, variables) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute(item, variables) for item in value]
+    return value
+
+
+# endregion
+
+
+# region running and checking
+@dataclass(frozen=True)
+class Outcome:
+    """What running a spec's handler produced."""
+
+    status: str
+    result: Any
+    error: Any
+    history: list[dict[str, Any]]
+
+
+def run_spec(spec: Spec, handler: Callable[[Any, Any], Any], *, timeout: int = 60) -> Outcome:
+    """Run the handler on a fresh local runner with the spec's input, to the end of the execution."""
+    with DurableFunctionTestRunner(handler) as runner:
+        result = runner.run(input=spec.input_json, timeout=timeout)
+        history = runner.get_execution_history(result.execution_arn)["Events"]
+    value = None if result.result is None else json.loads(result.result)
+    return Outcome(result.status.value, value, result.error, history)
+
+
+def check_result(spec: Spec, outcome: Outcome) -> None:
+    """ExecutionStatus always; Result, compared as a JSON value, when the spec states it."""
+    expected = spec.expected_result
+    assert outcome.status == expected["ExecutionStatus"], (
+        f"status {outcome.status}, expected {expected['ExecutionStatus']} (error: {outcome.error})"
+    )
+    if "Result" in expected:
+        assert outcome.result == expected["Result"], f"result {outcome.result!r}, expected {expected['Result']!r}"
+
+
+def check_history(spec: Spec, outcome: Outcome) -> dict[str, Any]:
+    """The history against `ExpectedExecutionHistory`, by the README's rules; returns the bindings."""
+    return match_history(spec.expected_history, outcome.history)
+
+
+def log_lines(records: list[logging.LogRecord]) -> list[str]:
+    """The user logger's records as Lambda prints them: `[LEVEL] message`."""
+    return [f"[{record.levelname}] {record.getMessage()}" for record in records if record.name == USER_LOGGER]
+
+
+def _line_matches(pattern: str, line: str) -> bool:
+    if len(pattern) >= 2 and pattern.startswith("/") and pattern.endswith("/"):
+        return re.search(pattern[1:-1], line) is not None
+    return line.split("] ", 1)[-1] == pattern
+
+
+def check_logs(spec: Spec, records: list[logging.LogRecord]) -> None:
+    """Each `ExpectedLogs` entry: the number of user log lines whose message matches equals its count."""
+    lines = log_lines(records)
+    for expectation in spec.expected_logs:
+        match = dict(expectation["match"])
+        pattern = match.pop("message")
+        assert not match, f"log match keys {sorted(match)} are not supported by these tests"
+        count = sum(1 for line in lines if _line_matches(pattern, line))
+        assert count == expectation["count"], (
+            f"{count} log lines match {pattern!r}, expected {expectation['count']}; lines: {lines}"
+        )
+
+
+def verify(
+    spec: Spec,
+    handlers: ModuleType,
+    records: Callable[[], list[logging.LogRecord]],
+    *,
+    logs_unobservable: str | None = None,
+) -> None:
+    """Run the spec's handler from `handlers.HANDLERS` and check result, history, logs and body-run counts.
+
+    Every check runs and all failures are reported together. `logs_unobservable` names why the spec's
+    ExpectedLogs cannot be observed with this runtime; they are then left unchecked (the body-run counts of
+    `handlers.EXPECTED_RUNS` still show what ran).
+    """
+    handler = handlers.HANDLERS.get(spec.id)
+    assert handler is not None, f"spec {spec.id} has no handler in {handlers.__name__}.HANDLERS"
+    handlers.reset()
+    outcome = run_spec(spec, handler)
+    failures = []
+    checks: list[tuple[str, Callable[[], Any]]] = [
+        ("result", lambda: check_result(spec, outcome)),
+        ("history", lambda: check_history(spec, outcome)),
+    ]
+    if logs_unobservable is None:
+        checks.append(("logs", lambda: check_logs(spec, records())))
+    expected_runs = handlers.EXPECTED_RUNS.get(spec.id, {})
+    checks.append(("body runs", lambda: _check_runs(expected_runs, handlers.runs)))
+    for label, check in checks:
+        try:
+            check()
+        except AssertionError as failure:
+            failures.append(f"[{label}] {failure}")
+    assert not failures, "\n".join(failures)
+
+
+def _check_runs(expected: dict[str, int], runs: Counter[str]) -> None:
+    actual = {name: runs[name] for name in expected}
+    assert actual == expected, f"bodies ran {actual} times, expected {expected}"
+
+
+# endregion
