@@ -56,7 +56,10 @@ class RetryDecision:
         return cls(should_retry=False, delay=Duration())
 
 
-def _check_common(max_attempts: int, delays: dict[str, Duration], jitter: JitterStrategy) -> None:
+def check_backoff(
+    max_attempts: int, delays: dict[str, Duration], jitter: JitterStrategy, backoff_rate: object = 1
+) -> None:
+    """Validate backoff parameters (shared by retry and wait strategies), naming the bad value and the fix."""
     if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
         raise ValidationError(
             f"max_attempts must be an int of at least 1 (attempts in total, the first included), "
@@ -67,6 +70,10 @@ def _check_common(max_attempts: int, delays: dict[str, Duration], jitter: Jitter
             raise ValidationError(f"{name} must be a Duration, got {value!r}; use e.g. Duration.from_seconds(5)")
     if not isinstance(jitter, JitterStrategy):
         raise ValidationError(f"jitter_strategy must be a JitterStrategy, got {jitter!r}; use JitterStrategy.FULL")
+    if isinstance(backoff_rate, bool) or not isinstance(backoff_rate, int | float):
+        raise ValidationError(f"backoff_rate must be a number, got {backoff_rate!r}; use e.g. 2")
+    if backoff_rate <= 0:
+        raise ValidationError(f"backoff_rate must be positive, got {backoff_rate!r}; use 1 for a fixed delay")
 
 
 @dataclass(frozen=True)
@@ -95,11 +102,7 @@ class RetryStrategyConfig:
 
     def __post_init__(self) -> None:
         delays = {"initial_delay": self.initial_delay, "max_delay": self.max_delay}
-        _check_common(self.max_attempts, delays, self.jitter_strategy)
-        if isinstance(self.backoff_rate, bool) or not isinstance(self.backoff_rate, int | float):
-            raise ValidationError(f"backoff_rate must be a number, got {self.backoff_rate!r}; use e.g. 2")
-        if self.backoff_rate <= 0:
-            raise ValidationError(f"backoff_rate must be positive, got {self.backoff_rate!r}; use 1 for a fixed delay")
+        check_backoff(self.max_attempts, delays, self.jitter_strategy, self.backoff_rate)
 
     @property
     def initial_delay_seconds(self) -> int:
@@ -140,7 +143,7 @@ class LinearRetryStrategyConfig:
             "increment": self.increment,
             "max_delay": self.max_delay,
         }
-        _check_common(self.max_attempts, delays, self.jitter_strategy)
+        check_backoff(self.max_attempts, delays, self.jitter_strategy)
 
     @property
     def initial_delay_seconds(self) -> int:

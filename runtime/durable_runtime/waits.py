@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from durable_runtime.config import Duration, JitterStrategy
 from durable_runtime.exceptions import ValidationError, WaitForConditionError
+from durable_runtime.retries import check_backoff
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,15 +53,8 @@ class WaitStrategyConfig(Generic[T]):
                 f"should_continue_polling must be callable, got {self.should_continue_polling!r}; "
                 "pass e.g. lambda state: state['status'] != 'DONE'"
             )
-        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int) or self.max_attempts < 1:
-            raise ValidationError(f"max_attempts must be an int of at least 1, got {self.max_attempts!r}")
-        for name in ("initial_delay", "max_delay"):
-            value = getattr(self, name)
-            if not isinstance(value, Duration):
-                raise ValidationError(f"{name} must be a Duration, got {value!r}; use e.g. Duration.from_seconds(5)")
-        rate = self.backoff_rate
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0:
-            raise ValidationError(f"backoff_rate must be a positive number, got {rate!r}; use 1 for a fixed delay")
+        delays = {"initial_delay": self.initial_delay, "max_delay": self.max_delay}
+        check_backoff(self.max_attempts, delays, self.jitter_strategy, self.backoff_rate)
 
     @property
     def initial_delay_seconds(self) -> int:

@@ -217,3 +217,21 @@ def _check_runs(expected: dict[str, int], runs: Counter[str]) -> None:
 
 
 # endregion
+
+
+def spec_params(folder: str, handler_ids: Iterable[str], known_divergences: dict[str, str]) -> list[Any]:
+    """One pytest param per spec of `folder`; a known divergence is a strict xfail, so a fix shows up."""
+    import pytest
+
+    params = []
+    for spec_id in spec_ids(folder, handler_ids):
+        divergence = known_divergences.get(spec_id)
+        marks = [pytest.mark.xfail(strict=True, reason=divergence)] if divergence else []
+        params.append(pytest.param(spec_id, id=spec_id, marks=marks))
+    return params
+
+
+def verify_spec(folder: str, spec_id: str, handlers: Any, caplog: Any, logs_unobservable: str | None) -> None:
+    """Load a spec, run its handler and check result, history, logs and body-run counts."""
+    caplog.set_level(logging.INFO, logger=USER_LOGGER)
+    verify(load_spec(folder, spec_id), handlers, lambda: caplog.records, logs_unobservable=logs_unobservable)

@@ -80,7 +80,7 @@ def test_no_jitter_gives_exact_backoff() -> None:
         ({"should_continue_polling": _not_done, "max_delay": 60}, "max_delay must be a Duration, got 60"),
         (
             {"should_continue_polling": _not_done, "backoff_rate": -1},
-            "backoff_rate must be a positive number",
+            "backoff_rate must be positive",
         ),
     ],
 )
