@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
@@ -50,29 +52,51 @@ class DurableFunctionTestRunner:
         account_id: str = "123456789012",
         faults: FaultPlan | None = None,
         settings: EngineSettings | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
+        """Start moto and the local Lambda.
+
+        Args:
+            environment: The function environment the constructs would set (names in `contract`). Given, the
+                runner uses the resources it names, which must already exist in moto; omitted, the runner
+                creates a journal table, bucket, timer queue and schedule group of its own.
+        """
         self.clock = VirtualClock()
         self.faults = faults or FaultPlan()
         self.function_name = function_name
         self._execution_timeout = execution_timeout
         self._stack = ExitStack()
         self._start_aws(region)
+        self.environment = dict(environment) if environment is not None else self._create_resources(region, account_id)
+        env = self.environment
+        self.queue_url = env[c.ENV_TIMER_QUEUE_URL]
+        self.queue_name = self.queue_url.rstrip("/").rsplit("/", 1)[-1]
+        self.queue_arn = (
+            env.get(c.ENV_TIMER_QUEUE_ARN)
+            or self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+        )
+        self.schedule_group = env.get(c.ENV_SCHEDULE_GROUP, "default")
         self.local_lambda = LocalLambda(self.clock, region, account_id, invocation_timeout)
         self.services = EngineServices(
-            store=DynamoDBJournalStore(self.dynamodb, TABLE),
-            payloads=S3PayloadStore(self.s3, BUCKET),
+            store=DynamoDBJournalStore(self.dynamodb, env[c.ENV_JOURNAL_TABLE]),
+            payloads=S3PayloadStore(self.s3, env[c.ENV_PAYLOAD_BUCKET]),
             timers=AwsTimerService(
                 sqs=self.sqs,
                 scheduler=self.scheduler,
                 queue_url=self.queue_url,
                 queue_arn=self.queue_arn,
-                schedule_group=SCHEDULE_GROUP,
-                scheduler_role_arn=f"arn:aws:iam::{account_id}:role/scheduler",
+                schedule_group=self.schedule_group,
+                scheduler_role_arn=env.get(c.ENV_SCHEDULER_ROLE_ARN, f"arn:aws:iam::{account_id}:role/scheduler"),
                 clock=self.clock,
             ),
             invoker=self.local_lambda,
             clock=self.clock,
-            settings=settings or EngineSettings(execution_timeout_seconds=execution_timeout),
+            settings=settings
+            or dataclasses.replace(
+                EngineSettings.from_environment(dict(env)), execution_timeout_seconds=execution_timeout
+            ),
         )
         self._stack.enter_context(override_services(self.services))
         self.client = DurableClient(self.services)
@@ -102,13 +126,19 @@ class DurableFunctionTestRunner:
             (self.scheduler, "scheduler"),
         ):
             self.faults.install(client, service)
+
+    def _create_resources(self, region: str, account_id: str) -> dict[str, str]:
         create_journal_table(self.dynamodb, TABLE)
         self.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": region})  # type: ignore[typeddict-item]
-        self.queue_url = self.sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
-        self.queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        queue_url = self.sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
         self.scheduler.create_schedule_group(Name=SCHEDULE_GROUP)
+        return {
+            c.ENV_JOURNAL_TABLE: TABLE,
+            c.ENV_PAYLOAD_BUCKET: BUCKET,
+            c.ENV_TIMER_QUEUE_URL: queue_url,
+            c.ENV_SCHEDULE_GROUP: SCHEDULE_GROUP,
+            c.ENV_SCHEDULER_ROLE_ARN: f"arn:aws:iam::{account_id}:role/durable-scheduler",
+        }
 
     def register_durable_function(
         self, name: str, handler: Callable[[Any, Any], Any], execution_timeout: int | None = None
@@ -237,17 +267,17 @@ class DurableFunctionTestRunner:
 
         for backend in sqs_backends.values():
             for regional in backend.values():
-                queue = regional.queues.get(QUEUE)
+                queue = regional.queues.get(self.queue_name)
                 if queue is not None and queue._messages:
                     return min(max(m.delayed_until, m.visible_at) for m in queue._messages) / 1000
         return None
 
     def _schedules(self) -> list[tuple[float, dict[str, Any]]]:
         found: list[tuple[float, dict[str, Any]]] = []
-        pages = self.scheduler.get_paginator("list_schedules").paginate(GroupName=SCHEDULE_GROUP)
+        pages = self.scheduler.get_paginator("list_schedules").paginate(GroupName=self.schedule_group)
         for page in pages:
             for summary in page.get("Schedules", []):
-                schedule = self.scheduler.get_schedule(Name=summary["Name"], GroupName=SCHEDULE_GROUP)
+                schedule = self.scheduler.get_schedule(Name=summary["Name"], GroupName=self.schedule_group)
                 moment = datetime.datetime.strptime(schedule["ScheduleExpression"], "at(%Y-%m-%dT%H:%M:%S)")
                 found.append((moment.replace(tzinfo=datetime.UTC).timestamp(), dict(schedule)))
         return found
@@ -262,7 +292,7 @@ class DurableFunctionTestRunner:
             if moment <= self.clock.now():
                 # EventBridge Scheduler sends the target input to the queue, then deletes the one-time schedule.
                 self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=schedule["Target"]["Input"])
-                self.scheduler.delete_schedule(Name=schedule["Name"], GroupName=SCHEDULE_GROUP)
+                self.scheduler.delete_schedule(Name=schedule["Name"], GroupName=self.schedule_group)
                 fired = True
         return fired
 
@@ -293,7 +323,7 @@ class DurableFunctionTestRunner:
     def scan_table(self) -> list[dict[str, Any]]:
         """Every journal item, sorted: for tests that prove a rejected input changed nothing."""
         items = []
-        for page in self.dynamodb.get_paginator("scan").paginate(TableName=TABLE):
+        for page in self.dynamodb.get_paginator("scan").paginate(TableName=self.environment[c.ENV_JOURNAL_TABLE]):
             items.extend(page["Items"])
         return sorted(items, key=lambda item: (item[c.PARTITION_KEY]["S"], item[c.SORT_KEY]["S"]))
 
