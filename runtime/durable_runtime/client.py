@@ -98,6 +98,35 @@ class DurableClient:
 
     # endregion
 
+    # region callbacks
+    def send_durable_execution_callback_success(
+        self, CallbackId: str, Result: bytes | str | None = None
+    ) -> dict[str, Any]:
+        """Complete a callback with `Result` (the raw payload) and resume its execution."""
+        from .callbacks.completion import send_success
+
+        payload = Result.decode() if isinstance(Result, bytes) else Result
+        send_success(self.services, CallbackId, payload)
+        return {}
+
+    def send_durable_execution_callback_failure(
+        self, CallbackId: str, Error: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Fail a callback with `Error` ({ErrorType, ErrorMessage, ErrorData, StackTrace}) and resume its execution."""
+        from .callbacks.completion import send_failure
+
+        send_failure(self.services, CallbackId, ErrorObject.from_dict(Error or {}))
+        return {}
+
+    def send_durable_execution_callback_heartbeat(self, CallbackId: str) -> dict[str, Any]:
+        """Tell a callback its external system is still working (pushes its heartbeat timeout out)."""
+        from .callbacks.completion import send_heartbeat
+
+        send_heartbeat(self.services, CallbackId)
+        return {}
+
+    # endregion
+
     # region reading
     def get_durable_execution(self, DurableExecutionArn: str) -> dict[str, Any]:
         """The execution's status, input, result or error and timestamps."""

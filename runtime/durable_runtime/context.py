@@ -7,19 +7,29 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from .config import ChildConfig, Duration, ParallelBranch, StepConfig
+from .config import (
+    CallbackConfig,
+    ChildConfig,
+    Duration,
+    InvokeConfig,
+    ParallelBranch,
+    StepConfig,
+    WaitForCallbackConfig,
+)
 from .engine.ids import operation_id
 from .engine.logging import DurableLogger
 from .exceptions import ValidationError
 from .journal.records import OperationType
 from .operations.base import OperationIdentity
-from .types import StepContext, WaitForCallbackContext
+from .types import StepContext, WaitForCallbackContext, WaitForConditionCheckContext
 
 if TYPE_CHECKING:
     import datetime
     import uuid
 
     from .engine.state import InvocationState
+    from .operations.callback import Callback
+    from .waits import WaitForConditionConfig
 
 T = TypeVar("T")
 Params = ParamSpec("Params")
@@ -237,21 +247,64 @@ class DurableContext:
     def _not_yet(self, operation: str) -> Any:
         raise NotImplementedError(f"context.{operation} is not available in this Durable Kit release yet")
 
-    def create_callback(self, name: str | None = None, config: Any = None) -> Any:
-        """Create a callback (arrives with the callback endpoint)."""
-        return self._not_yet("create_callback")
+    def create_callback(self, name: str | None = None, config: CallbackConfig | None = None) -> Callback[Any]:
+        """Create a callback: hand `callback_id` to an external system, then `result()` waits for it."""
+        from .operations.callback import create_callback
 
-    def wait_for_callback(self, submitter: Callable[..., Any], name: str | None = None, config: Any = None) -> Any:
-        """Wait for an external callback (arrives with the callback endpoint)."""
-        return self._not_yet("wait_for_callback")
+        config = config or CallbackConfig()
+        identity = self._identity(OperationType.CALLBACK, config.sub_type or "Callback", name)
+        try:
+            return create_callback(self.state, identity, config)
+        finally:
+            self._after_operation()
 
-    def wait_for_condition(self, check: Callable[..., Any], config: Any, name: str | None = None) -> Any:
-        """Poll until a condition holds (arrives with the callback endpoint)."""
-        return self._not_yet("wait_for_condition")
+    def wait_for_callback(
+        self,
+        submitter: Callable[[str, WaitForCallbackContext], Any],
+        name: str | None = None,
+        config: WaitForCallbackConfig | None = None,
+    ) -> Any:
+        """Create a callback, run `submitter(callback_id, context)` as a step, and wait for the callback's result."""
+        from .operations.callback import wait_for_callback
 
-    def invoke(self, function_name: str, payload: Any, name: str | None = None, config: Any = None) -> Any:
-        """Invoke another function (arrives with the callback endpoint)."""
-        return self._not_yet("invoke")
+        if not callable(submitter):
+            raise ValidationError(f"wait_for_callback needs a callable submitter, got {submitter!r}")
+        return wait_for_callback(self, submitter, self._resolve_name(name, submitter), config)
+
+    def wait_for_condition(
+        self,
+        check: Callable[[T, WaitForConditionCheckContext], T],
+        config: WaitForConditionConfig[T],
+        name: str | None = None,
+    ) -> T:
+        """Call `check(state)` until the config's wait strategy stops, suspending between checks."""
+        from .operations.condition import run_wait_for_condition
+
+        if check is None or not callable(check):
+            raise ValidationError(f"wait_for_condition needs a callable check, got {check!r}")
+        if config is None:
+            raise ValidationError(
+                "wait_for_condition needs a WaitForConditionConfig(wait_strategy=..., initial_state=...)"
+            )
+        identity = self._identity(OperationType.STEP, "WaitForCondition", name)
+        try:
+            return run_wait_for_condition(self.state, identity, check, config, self.logger)
+        finally:
+            self._after_operation()
+
+    def invoke(
+        self, function_name: str, payload: Any, name: str | None = None, config: InvokeConfig[Any, Any] | None = None
+    ) -> Any:
+        """Invoke a function by name or ARN; a durable target runs as a child execution and this one waits."""
+        from .operations.invoke import run_invoke
+
+        if not isinstance(function_name, str) or not function_name:
+            raise ValidationError(f"invoke needs a function name or ARN, got {function_name!r}")
+        identity = self._identity(OperationType.CHAINED_INVOKE, "ChainedInvoke", name)
+        try:
+            return run_invoke(self.state, identity, function_name, payload, config or InvokeConfig())
+        finally:
+            self._after_operation()
 
     def map(self, inputs: Sequence[Any], func: Callable[..., Any], name: str | None = None, config: Any = None) -> Any:
         """Run `func` over `inputs` concurrently (arrives with parallel and map)."""

@@ -18,6 +18,8 @@ class ResumeRequest:
     execution_arn: ExecutionArn
     reason: str
     due_at: float | None = None
+    # The operation the resume is for (the one a timer was set for, the callback completed), when there is one.
+    operation_id: str | None = None
 
     def to_event(self) -> dict[str, Any]:
         """The envelope as a Lambda event."""
@@ -28,6 +30,8 @@ class ResumeRequest:
         }
         if self.due_at is not None:
             body[c.ENVELOPE_DUE_AT] = round(self.due_at, 3)
+        if self.operation_id is not None:
+            body[c.ENVELOPE_OPERATION_ID] = self.operation_id
         return {c.ENVELOPE_KEY: body}
 
     def to_json(self) -> str:
@@ -60,7 +64,10 @@ def parse_envelope(event: Any) -> ResumeRequest:
         raise ValidationError(f"malformed Durable Kit envelope: dueAt {due_at!r} must be epoch seconds")
     if not isinstance(arn, str):
         raise ValidationError(f"malformed Durable Kit envelope: executionArn {arn!r} must be an execution ARN string")
-    return ResumeRequest(ExecutionArn.parse(arn), reason, None if due_at is None else float(due_at))
+    operation_id = body.get(c.ENVELOPE_OPERATION_ID)
+    if operation_id is not None and not isinstance(operation_id, str):
+        raise ValidationError(f"malformed Durable Kit envelope: operationId {operation_id!r} must be a string")
+    return ResumeRequest(ExecutionArn.parse(arn), reason, None if due_at is None else float(due_at), operation_id)
 
 
 def sqs_envelopes(event: Any) -> list[tuple[str, str]] | None:

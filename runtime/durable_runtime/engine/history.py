@@ -48,7 +48,8 @@ def collect_events(snapshot: JournalSnapshot) -> list[tuple[JournalEvent, dict[s
         else:
             identity = execution_identity
         collected.append((event, identity))
-    collected.sort(key=lambda pair: pair[0].order)
+    # Events recorded outside an invocation (a callback completed) share a position; time orders them.
+    collected.sort(key=lambda pair: (pair[0].order, pair[0].timestamp))
     return collected
 
 

@@ -198,19 +198,37 @@ def _invocation_completed(state: InvocationState, started: float, error: ErrorOb
 def _suspend(state: InvocationState, request: ResumeRequest, started: float) -> InvocationOutcome:
     observed = state.take_invocation_events()
     if not state.claimed and not observed and not state.has_pending() and not state.wrote:
-        # Nothing new happened (a duplicate or early resume): write nothing; re-arm only a timer that woke early.
-        if request.due_at is not None and not is_due(state.now(), request.due_at):
-            state.services.timers.schedule(request, request.due_at)
+        _rearm_if_moved(state, request)
         return InvocationOutcome(state.arn, "PENDING")
     # The timer goes first: a crash after it leaves a resume on its way; a crash before it leaves nothing durable.
-    due = state.plan.due_at
-    wake = state.execution.timeout_at if due is None else min(due, state.execution.timeout_at)
-    reason = state.plan.reasons[-1] if due is not None and state.plan.reasons else c.REASON_WATCHDOG
-    state.services.timers.schedule(ResumeRequest(request.execution_arn, reason), wake)
+    plan = state.plan
+    if plan.due_at is not None and plan.due_at < state.execution.timeout_at:
+        wake = ResumeRequest(request.execution_arn, plan.reason, operation_id=plan.operation_id)
+        state.services.timers.schedule(wake, plan.due_at)
+    else:
+        state.services.timers.schedule(
+            ResumeRequest(request.execution_arn, c.REASON_WATCHDOG), state.execution.timeout_at
+        )
     closing = [*observed, _invocation_completed(state, started, None)]
     if not state.flush(closing):
         state.services.store.write_invocation(state.key, state.seq, closing, state.expires_at)
     return InvocationOutcome(state.arn, "PENDING")
+
+
+def _rearm_if_moved(state: InvocationState, request: ResumeRequest) -> None:
+    """A resume that found nothing new writes nothing; it sets a timer again only if its own one is now wrong.
+
+    A timer that woke early (Scheduler's window) or whose operation's due time moved (a heartbeat pushed a
+    callback's deadline out) is set again for that operation; a duplicate delivery sets nothing, so duplicates
+    never multiply.
+    """
+    if request.due_at is None:
+        return
+    due = request.due_at
+    if request.operation_id is not None:
+        due = state.plan.due_by_operation.get(request.operation_id, due)
+    if not is_due(state.now(), due):
+        state.services.timers.schedule(request, min(due, state.execution.timeout_at))
 
 
 def _finish(
@@ -250,7 +268,7 @@ def _close(
     now = state.now()
     ended = JournalEvent(event_type, now, (state.seq, EXECUTION_END_POSITION), details)
     retention_end = int(now + state.execution.retention_days * 86_400)
-    state.services.store.close_execution(
+    closed = state.services.store.close_execution(
         state.key,
         status,
         result=stored_result,
@@ -260,7 +278,18 @@ def _close(
         ended_at=now,
         expires_at=retention_end,
     )
+    if closed and state.execution.parent_arn and state.execution.parent_operation_id:
+        _resume_parent(state.services, state.execution.parent_arn, state.execution.parent_operation_id)
     return InvocationOutcome(state.arn, status.value, result, error)
+
+
+def _resume_parent(services: EngineServices, parent_arn: str, operation_id: str) -> None:
+    """An execution started by `context.invoke` ended: wake the invoking execution to collect the outcome."""
+    from .ids import ExecutionArn
+
+    parent = ExecutionArn.parse(parent_arn)
+    request = ResumeRequest(parent, c.REASON_CHILD_COMPLETED, operation_id=operation_id)
+    services.invoker.invoke_async(parent.qualified_function_arn, request.to_event())
 
 
 def _record_lost_invocation(services: EngineServices, key: str, execution: ExecutionRecord, seq: int) -> None:

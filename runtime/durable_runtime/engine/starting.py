@@ -44,6 +44,7 @@ def start_execution(
     input_payload: str | None,
     *,
     execution_timeout_seconds: int | None = None,
+    parent: tuple[str, str] | None = None,
 ) -> tuple[ExecutionRecord, bool]:
     """Create the execution, or return the existing one with the same name and input.
 
@@ -69,6 +70,8 @@ def start_execution(
         retention_days=settings.retention_days,
         input_hash=input_hash,
         events=(started,),
+        parent_arn=parent[0] if parent else None,
+        parent_operation_id=parent[1] if parent else None,
     )
     expires_at = int(record.timeout_at + record.retention_days * 86_400)
     if services.store.create_execution(record, payload, expires_at):

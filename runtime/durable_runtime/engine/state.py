@@ -64,16 +64,20 @@ class _Pending:
 
 @dataclass
 class SuspensionPlan:
-    """What the invocation must arrange before it returns: the earliest time something is due."""
+    """What the invocation must arrange before it returns: the earliest time something is due, and for what."""
 
     due_at: float | None = None
-    reasons: list[str] = field(default_factory=list)
+    reason: str = ""
+    operation_id: str | None = None
+    # Every operation waiting on a time, and when: a timer that woke for one of them checks whether it moved.
+    due_by_operation: dict[str, float] = field(default_factory=dict)
 
-    def wake_at(self, due_at: float, reason: str) -> None:
+    def wake_at(self, due_at: float, reason: str, operation_id: str | None = None) -> None:
         """Ask to be resumed at `due_at` at the latest."""
+        if operation_id is not None:
+            self.due_by_operation[operation_id] = due_at
         if self.due_at is None or due_at < self.due_at:
-            self.due_at = due_at
-        self.reasons.append(reason)
+            self.due_at, self.reason, self.operation_id = due_at, reason, operation_id
 
 
 def _without_payload(event: JournalEvent) -> JournalEvent:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..contract import SQS_MAX_DELAY_SECONDS
@@ -37,6 +39,22 @@ class LambdaInvoker(Protocol):
         """The unqualified ARN and the version a function name or ARN (maybe alias-qualified) points to."""
         ...
 
+    def is_durable(self, function_arn: str) -> bool:
+        """True when the function runs the Durable Kit runtime (its invocations start executions)."""
+        ...
+
+    def invoke_sync(self, qualified_function_arn: str, payload: str, tenant_id: str | None) -> InvokeResponse:
+        """Invoke and wait for the response."""
+        ...
+
+
+@dataclass(frozen=True)
+class InvokeResponse:
+    """What a synchronous invoke returned: the payload text, and the error type when the function failed."""
+
+    payload: str
+    function_error: str | None = None
+
 
 class AwsTimerService:
     """Short timers on an SQS delay queue (second precision), long ones on EventBridge Scheduler."""
@@ -63,7 +81,7 @@ class AwsTimerService:
     def schedule(self, request: ResumeRequest, due_at: float) -> None:
         """One SendMessage for due times within 15 minutes, else one CreateSchedule that lands on the queue."""
         delay = max(0, math.ceil(due_at - self._clock.now()))
-        body = type(request)(request.execution_arn, request.reason, due_at).to_json()
+        body = dataclasses.replace(request, due_at=due_at).to_json()
         if delay <= SQS_MAX_DELAY_SECONDS:
             self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=body, DelaySeconds=delay)
             return
@@ -101,3 +119,18 @@ class AwsLambdaInvoker:
         arn = configuration["FunctionArn"]
         parts = arn.split(":")
         return ":".join(parts[:7]), configuration.get("Version", "$LATEST")
+
+    def is_durable(self, function_arn: str) -> bool:
+        """A durable function is one deployed with the journal in its environment (DurableFunction sets it)."""
+        from ..contract import ENV_JOURNAL_TABLE
+
+        configuration = self._client.get_function_configuration(FunctionName=function_arn)
+        return ENV_JOURNAL_TABLE in configuration.get("Environment", {}).get("Variables", {})
+
+    def invoke_sync(self, qualified_function_arn: str, payload: str, tenant_id: str | None) -> InvokeResponse:
+        """RequestResponse invoke; a function error comes back in the FunctionError field."""
+        extra = {"TenantId": tenant_id} if tenant_id else {}
+        response = self._client.invoke(
+            FunctionName=qualified_function_arn, InvocationType="RequestResponse", Payload=payload.encode(), **extra
+        )
+        return InvokeResponse(response["Payload"].read().decode(), response.get("FunctionError"))

@@ -125,6 +125,15 @@ class DynamoDBJournalStore(JournalStore):
         ).get("Item")
         return None if item is None else self._execution_from_item(item)
 
+    def get_operation(self, key: str, operation_id: str) -> OperationRecord | None:
+        """Read one operation record, strongly consistent."""
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_OPERATION_PREFIX + operation_id}},
+            ConsistentRead=True,
+        ).get("Item")
+        return None if item is None else self._operation_from_item(item)
+
     def list_executions(
         self, function_arn: str, *, limit: int, marker: str | None, newest_first: bool
     ) -> ExecutionPage:
@@ -377,6 +386,9 @@ class DynamoDBJournalStore(JournalStore):
             "inv": {"N": str(record.invocation_seq)},
             "ev": _events_attr(list(record.events)),
         }
+        if record.parent_arn and record.parent_operation_id:
+            item["parent"] = {"S": record.parent_arn}
+            item["parent_op"] = {"S": record.parent_operation_id}
         return item
 
     @staticmethod
@@ -399,6 +411,8 @@ class DynamoDBJournalStore(JournalStore):
             result_ref=_text(item.get("res_ref")),
             error=_error_value(item.get("err")),
             events=_events_value(item.get("ev")),
+            parent_arn=_text(item.get("parent")),
+            parent_operation_id=_text(item.get("parent_op")),
         )
 
     @staticmethod

@@ -54,6 +54,11 @@ class InMemoryJournalStore(JournalStore):
         with self._lock:
             return self._executions.get(key)
 
+    def get_operation(self, key: str, operation_id: str) -> OperationRecord | None:
+        """One operation record."""
+        with self._lock:
+            return self._operations.get(key, {}).get(operation_id)
+
     def acquire_lease(self, key: str, seen_seq: int, new_seq: int, owner: str, until: float) -> bool:
         """Move the lease from `seen_seq` to `new_seq`."""
         with self._lock:

@@ -151,6 +151,9 @@ class ExecutionRecord:
     result_ref: str | None = None
     error: ErrorObject | None = None
     events: tuple[JournalEvent, ...] = ()
+    # Set on an execution started by another's `context.invoke`: its end resumes that operation.
+    parent_arn: str | None = None
+    parent_operation_id: str | None = None
 
     def evolve(self, **changes: Any) -> ExecutionRecord:
         """Return a copy with some fields changed."""

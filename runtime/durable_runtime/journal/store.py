@@ -58,6 +58,10 @@ class JournalStore(ABC):
         """Read only the execution record."""
 
     @abstractmethod
+    def get_operation(self, key: str, operation_id: str) -> OperationRecord | None:
+        """Read one operation record."""
+
+    @abstractmethod
     def acquire_lease(self, key: str, seen_seq: int, new_seq: int, owner: str, until: float) -> bool:
         """Take the execution for invocation `new_seq` if no one moved the lease past `seen_seq` first."""
 

@@ -66,10 +66,12 @@ def lookup(state: InvocationState, identity: OperationIdentity) -> OperationReco
     return record
 
 
-def suspend(state: InvocationState, due_at: float | None, reason: str) -> SuspendExecution:
+def suspend(
+    state: InvocationState, due_at: float | None, reason: str, operation_id: str | None = None
+) -> SuspendExecution:
     """Plan a wake-up (when something is due) and return the signal that unwinds the handler."""
     if due_at is not None:
-        state.plan.wake_at(due_at, reason)
+        state.plan.wake_at(due_at, reason, operation_id)
     return SuspendExecution(f"suspended: {reason}")
 
 

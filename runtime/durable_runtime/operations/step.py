@@ -74,7 +74,7 @@ def _next_attempt(
     if record.status == OperationStatus.PENDING:
         due = record.next_attempt_at or 0.0
         if not is_due(state.now(), due):
-            raise suspend(state, due, "retry")
+            raise suspend(state, due, "retry", identity.operation_id)
         return record.attempt + 1, True
     # STARTED: an earlier invocation died during this attempt.
     if config.step_semantics == StepSemantics.AT_MOST_ONCE_PER_RETRY:
@@ -107,7 +107,7 @@ def _fail_attempt(
         pending = started.evolve(status=OperationStatus.PENDING, error=wire, next_attempt_at=due, result=None)
         failure = state.event("StepFailed", {"Error": {"Payload": wire.to_dict()}, "RetryDetails": retry})
         state.record_final(pending, [failure])
-        raise suspend(state, due, "retry")
+        raise suspend(state, due, "retry", identity.operation_id)
     failed = started.evolve(status=OperationStatus.FAILED, error=wire, ended_at=state.now(), next_attempt_at=None)
     state.record(failed, [state.event("StepFailed", {"Error": {"Payload": wire.to_dict()}, "RetryDetails": retry})])
     _raise_recorded(failed)

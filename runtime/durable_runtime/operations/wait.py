@@ -21,10 +21,10 @@ def run_wait(state: InvocationState, identity: OperationIdentity, seconds: int) 
         started = identity.new_record(OperationStatus.STARTED, wait_until=ends, started_at=now)
         details = {"Duration": seconds, "ScheduledEndTimestamp": iso_timestamp(ends)}
         state.record_final(started, [state.event("WaitStarted", details)])
-        raise suspend(state, ends, "timer")
+        raise suspend(state, ends, "timer", identity.operation_id)
     if record.status == OperationStatus.SUCCEEDED:
         return
     ends = record.wait_until or 0.0
     if not is_due(state.now(), ends):
-        raise suspend(state, ends, "timer")
+        raise suspend(state, ends, "timer", identity.operation_id)
     state.observe_once(record, "WaitSucceeded", {"Duration": round(ends - (record.started_at or ends))})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.ids import FunctionArn
+from ..engine.timers import InvokeResponse
 from ..exceptions import ValidationError
 from .clock import VirtualClock
 
@@ -110,6 +112,23 @@ class LocalLambda:
         """Queue an asynchronous invoke; it runs when the runner's loop gets to it."""
         parsed = FunctionArn.parse(qualified_function_arn)
         self.enqueue(parsed.function_name, parsed.qualifier, event, str(uuid.uuid4()))
+
+    def is_durable(self, function_arn: str) -> bool:
+        """Whether the function was registered as a durable function."""
+        return self.functions[FunctionArn.parse(function_arn).function_name].durable
+
+    def invoke_sync(self, qualified_function_arn: str, payload: str, tenant_id: str | None) -> InvokeResponse:
+        """Run a plain function now; an exception becomes Lambda's `Unhandled` error response."""
+        parsed = FunctionArn.parse(qualified_function_arn)
+        function = self.functions[parsed.function_name]
+        version = parsed.qualifier or function.latest
+        context = self.context_for(parsed.function_name, version, str(uuid.uuid4()))
+        try:
+            result = function.versions[version](json.loads(payload), context)
+        except Exception as error:  # noqa: BLE001 - reported the way Lambda reports an unhandled error
+            body = {"errorMessage": str(error), "errorType": type(error).__name__, "stackTrace": []}
+            return InvokeResponse(json.dumps(body), "Unhandled")
+        return InvokeResponse(json.dumps(result))
 
     # endregion
 

@@ -17,9 +17,11 @@ from ..client import DurableClient
 from ..engine.ids import ExecutionArn
 from ..engine.services import EngineServices, EngineSettings, override_services
 from ..engine.timers import AwsTimerService
+from ..exceptions import ErrorObject
 from ..execution import InvocationStatus
 from ..journal.dynamodb import DynamoDBJournalStore
 from ..journal.payloads import S3PayloadStore
+from ..operations.callback import issued_callback_observers
 from .clock import VirtualClock, moto_on_virtual_time
 from .faults import FaultPlan, moto_with_throttling
 from .lambda_service import LocalLambda
@@ -100,6 +102,9 @@ class DurableFunctionTestRunner:
         )
         self._stack.enter_context(override_services(self.services))
         self.client = DurableClient(self.services)
+        self._issued: list[tuple[str, str | None, str | None, str]] = []
+        issued_callback_observers.append(self._on_callback_issued)
+        self._stack.callback(issued_callback_observers.remove, self._on_callback_issued)
         self._pump_lock = threading.Lock()
         if handler is not None:
             self.register_durable_function(function_name, handler, execution_timeout=execution_timeout)
@@ -213,7 +218,7 @@ class DurableFunctionTestRunner:
             if not self.pump_once():
                 raise TimeoutError(f"execution {execution_arn} is waiting for something that will never happen")
 
-    def pump_once(self) -> bool:
+    def pump_once(self, *, advance_time: bool = True) -> bool:
         """Run one due invocation, deliver due timers, or jump virtual time; False when nothing is pending."""
         with self._pump_lock:
             delivery = self.local_lambda.pop_ready()
@@ -222,6 +227,8 @@ class DurableFunctionTestRunner:
                 return True
             if self._deliver_timer_messages() or self._fire_due_schedules():
                 return True
+            if not advance_time:
+                return False
             upcoming = [
                 t
                 for t in (self.local_lambda.next_due(), self._next_message_due(), self._next_schedule_due())
@@ -238,6 +245,51 @@ class DurableFunctionTestRunner:
             if execution_arn in body:
                 return error
         return None
+
+    # endregion
+
+    # region callbacks: through the real API Gateway handler
+    def _on_callback_issued(
+        self, execution_arn: str, callback_name: str | None, parent_name: str | None, callback_id: str
+    ) -> None:
+        self._issued.append((execution_arn, callback_name, parent_name, callback_id))
+
+    def wait_for_callback(self, execution_arn: str, name: str | None = None, timeout: int = 60) -> str:
+        """Run the execution (without moving virtual time) until it has issued a callback; return its id.
+
+        `name` matches the callback's name, or the name of the wait_for_callback it belongs to.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            for arn, callback_name, parent_name, callback_id in reversed(self._issued):
+                if arn == execution_arn and (name is None or name in (callback_name, parent_name)):
+                    return callback_id
+            if time.monotonic() > deadline or not self.pump_once(advance_time=False):
+                raise TimeoutError(f"execution {execution_arn} issued no callback named {name!r}")
+
+    def send_callback_success(self, callback_id: str, result: bytes | str | None = None) -> None:
+        """Complete a callback through the callback endpoint's handler, as an HTTP client would."""
+        body = result.decode() if isinstance(result, bytes) else result
+        self._post_callback(callback_id, "succeed", body)
+
+    def send_callback_failure(self, callback_id: str, error: ErrorObject | None = None) -> None:
+        """Fail a callback through the callback endpoint's handler."""
+        self._post_callback(callback_id, "fail", json.dumps((error or ErrorObject(None, None, None, None)).to_dict()))
+
+    def send_callback_heartbeat(self, callback_id: str) -> None:
+        """Heartbeat a callback through the callback endpoint's handler."""
+        self._post_callback(callback_id, "heartbeat", None)
+
+    def post_callback_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Hand a raw API Gateway proxy event to the callback handler and return its response."""
+        from ..callbacks.api import handle
+
+        return handle(event, self.services)
+
+    def _post_callback(self, callback_id: str, action: str, body: str | None) -> None:
+        response = self.post_callback_event(callback_proxy_event(callback_id, action, body))
+        if response["statusCode"] != 200:
+            raise CallbackRequestError(response["statusCode"], json.loads(response["body"]))
 
     # endregion
 
@@ -328,6 +380,34 @@ class DurableFunctionTestRunner:
         return sorted(items, key=lambda item: (item[c.PARTITION_KEY]["S"], item[c.SORT_KEY]["S"]))
 
     # endregion
+
+
+class CallbackRequestError(AssertionError):
+    """The callback endpoint refused a request the test made."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(f"callback endpoint answered {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+def callback_proxy_event(callback_id: str, action: str, body: str | None, method: str = "POST") -> dict[str, Any]:
+    """An API Gateway REST proxy event for the callback route, as API Gateway would send it."""
+    return {
+        "resource": f"{c.CALLBACK_ROUTE_PREFIX}/{{CallbackId}}/{action}",
+        "path": f"{c.CALLBACK_ROUTE_PREFIX}/{callback_id}/{action}",
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json"},
+        "pathParameters": {"CallbackId": callback_id},
+        "queryStringParameters": None,
+        "requestContext": {
+            "stage": "prod",
+            "httpMethod": method,
+            "resourcePath": f"{c.CALLBACK_ROUTE_PREFIX}/{{CallbackId}}/{action}",
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
 
 
 def create_journal_table(client: Any, name: str) -> None:

@@ -1,0 +1,157 @@
+"""Completing, failing and heartbeating a callback: one core for the API handler, the client and the runner.
+
+Every rejection is a typed error with an HTTP status, and leaves the journal unchanged: the only write is one
+conditional update of the callback's record, made after every check passed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from .. import contract as c
+from ..exceptions import DurableExecutionsError, ErrorObject
+from ..journal.records import ExecutionStatus, JournalEvent, OperationStatus, OperationType
+from ..journal.store import ExpectedState, JournalConflictError
+from .ids import MalformedCallbackId, decode
+
+if TYPE_CHECKING:
+    from ..engine.services import EngineServices
+    from ..journal.records import ExecutionRecord, OperationRecord
+
+MAX_RESULT_BYTES = 256 * 1024
+
+
+class CallbackRejected(DurableExecutionsError):  # noqa: N818 - read as "the callback was rejected"
+    """A callback request that was refused; `status` is the HTTP status the endpoint answers with."""
+
+    status = 400
+    code = "InvalidRequest"
+
+    def to_body(self) -> str:
+        """The JSON error body."""
+        return json.dumps({"error": self.code, "message": str(self)})
+
+
+class CallbackNotFound(CallbackRejected):
+    """No callback has this id (never issued, forged, truncated, or its execution is gone)."""
+
+    status = 404
+    code = "CallbackNotFound"
+
+
+class CallbackConflict(CallbackRejected):
+    """The callback can no longer change: already completed, timed out, or its execution closed."""
+
+    status = 409
+    code = "CallbackAlreadyClosed"
+
+
+class CallbackPayloadTooLarge(CallbackRejected):
+    """The result or error is over the size limit."""
+
+    status = 413
+    code = "PayloadTooLarge"
+
+
+_UNKNOWN = "no callback with this id: check that the whole id was sent, unchanged"
+
+
+def _find(services: EngineServices, callback_id: str) -> tuple[Any, OperationRecord, ExecutionRecord]:
+    """Decode and authenticate the id; return (capability, record, execution)."""
+    try:
+        capability = decode(callback_id)
+    except MalformedCallbackId:
+        raise CallbackNotFound(_UNKNOWN) from None
+    record = services.store.get_operation(capability.journal_key, capability.operation_id)
+    hashes = (record.extra.get("hashes", "") if record else "").split(",")
+    if record is None or record.operation_type != OperationType.CALLBACK or not capability.matches(hashes):
+        raise CallbackNotFound(_UNKNOWN)
+    execution = services.store.get_execution(capability.journal_key)
+    if execution is None:
+        raise CallbackNotFound(_UNKNOWN)
+    if execution.status != ExecutionStatus.RUNNING:
+        raise CallbackConflict(f"the execution is {execution.status.value}; it accepts no more callbacks")
+    if record.status != OperationStatus.STARTED:
+        raise CallbackConflict(f"the callback is already {record.status.value}")
+    deadline = callback_deadline(record)
+    if deadline is not None and services.clock.now() >= deadline:
+        raise CallbackConflict("the callback timed out")
+    return capability, record, execution
+
+
+def callback_deadline(record: OperationRecord) -> float | None:
+    """When the callback times out: its overall timeout or its heartbeat timeout, whichever is sooner."""
+    extra = record.extra
+    candidates = []
+    if "timeout_at" in extra:
+        candidates.append(float(extra["timeout_at"]))
+    if "hb_timeout" in extra:
+        candidates.append(float(extra.get("hb_at", record.started_at or 0)) + float(extra["hb_timeout"]))
+    return min(candidates) if candidates else None
+
+
+def send_heartbeat(services: EngineServices, callback_id: str) -> None:
+    """Push the callback's heartbeat deadline out; heartbeats produce no history event."""
+    capability, record, execution = _find(services, callback_id)
+    # The attempt counter versions the record, so a heartbeat and a concurrent change never overwrite each other.
+    updated = record.evolve(attempt=record.attempt + 1, extra={**record.extra, "hb_at": f"{services.clock.now():.3f}"})
+    _write(services, capability.journal_key, execution, record, updated, [])
+
+
+def send_success(services: EngineServices, callback_id: str, result: str | None) -> None:
+    """Complete the callback with `result` (the raw payload text) and resume its execution."""
+    if result is not None and len(result.encode()) > MAX_RESULT_BYTES:
+        raise CallbackPayloadTooLarge(f"the result is {len(result.encode())} bytes; the limit is {MAX_RESULT_BYTES}")
+    capability, record, execution = _find(services, callback_id)
+    updated = record.evolve(status=OperationStatus.SUCCEEDED, result=result, ended_at=services.clock.now())
+    details = {} if result is None else {"Result": {"Payload": result}}
+    _finish(services, capability.journal_key, execution, record, updated, "CallbackSucceeded", details)
+
+
+def send_failure(services: EngineServices, callback_id: str, error: ErrorObject) -> None:
+    """Fail the callback with `error` and resume its execution."""
+    size = len(json.dumps(error.to_dict()).encode())
+    if size > MAX_RESULT_BYTES:
+        raise CallbackPayloadTooLarge(f"the error is {size} bytes; the limit is {MAX_RESULT_BYTES}")
+    capability, record, execution = _find(services, callback_id)
+    updated = record.evolve(status=OperationStatus.FAILED, error=error, ended_at=services.clock.now())
+    details = {"Error": {"Payload": error.to_dict()}}
+    _finish(services, capability.journal_key, execution, record, updated, "CallbackFailed", details)
+
+
+def _finish(
+    services: EngineServices,
+    key: str,
+    execution: ExecutionRecord,
+    record: OperationRecord,
+    updated: OperationRecord,
+    event_type: str,
+    details: dict[str, Any],
+) -> None:
+    from ..engine.envelope import ResumeRequest
+    from ..engine.ids import ExecutionArn
+
+    # Recorded between invocations: it sorts after everything the last invocation recorded.
+    next_invocation = services.store.load(key).last_invocation() + 1
+    event = JournalEvent(event_type, services.clock.now(), (next_invocation, 0), details)
+    _write(services, key, execution, record, updated, [event])
+    arn = ExecutionArn.parse(execution.arn)
+    request = ResumeRequest(arn, c.REASON_CALLBACK, operation_id=record.operation_id)
+    services.invoker.invoke_async(arn.qualified_function_arn, request.to_event())
+
+
+def _write(
+    services: EngineServices,
+    key: str,
+    execution: ExecutionRecord,
+    record: OperationRecord,
+    updated: OperationRecord,
+    events: list[JournalEvent],
+) -> None:
+    expected = ExpectedState(record.status.value, record.attempt)
+    expires_at = int(execution.timeout_at + execution.retention_days * 86_400)
+    try:
+        services.store.write_operation(key, updated, events, expected, expires_at)
+    except JournalConflictError:
+        raise CallbackConflict("the callback changed while this request was handled (completed or timed out)") from None
