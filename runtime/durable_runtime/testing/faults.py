@@ -123,21 +123,26 @@ class FaultPlan:
 
 @contextmanager
 def moto_with_throttling(plan: FaultPlan) -> Iterator[None]:
-    """Let `plan` answer DynamoDB requests with throttling errors before moto processes them.
+    """Stand in front of moto's DynamoDB: throttle as `plan` says, and make each request atomic.
 
     botocore gives every before-send handler the request, so a throttle must stand in front of moto's own
-    handler rather than beside it; otherwise moto would apply a write the client is told failed.
+    handler rather than beside it; otherwise moto would apply a write the client is told failed. And moto
+    checks a condition and applies the write in separate Python steps, so two threads could both pass a
+    condition DynamoDB would let only one pass: one request at a time restores DynamoDB's per-item atomicity.
     """
     from moto.core.botocore_stubber import BotocoreStubber
 
     original = BotocoreStubber.__call__
+    one_at_a_time = threading.Lock()
 
     def call(self: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
-        if event_name.startswith("before-send.dynamodb"):
-            response = plan.throttle_response(request)
-            if response is not None:
-                return response
-        return original(self, event_name, request, **kwargs)
+        if not event_name.startswith("before-send.dynamodb"):
+            return original(self, event_name, request, **kwargs)
+        response = plan.throttle_response(request)
+        if response is not None:
+            return response
+        with one_at_a_time:
+            return original(self, event_name, request, **kwargs)
 
     BotocoreStubber.__call__ = call  # type: ignore[method-assign]
     try:
