@@ -10,7 +10,9 @@ import json
 import re
 from typing import Any
 
+from durable_runtime.contract import CALLBACK_ROUTE_PREFIX
 from durable_runtime.testing import DurableFunctionTestRunner
+from examples import fraud_review
 from examples.order_workflow import handler
 
 ORDER = {
@@ -105,5 +107,30 @@ def main() -> dict[str, Any]:
         return result
 
 
+def review_demo() -> dict[str, Any]:
+    """Run the fraud review: suspend on the reviewer, then approve through the callback endpoint's handler."""
+    order = {"order_id": "order-2002", "amount_cents": 12_900}
+    with DurableFunctionTestRunner(
+        fraud_review.handler, function_name="fraud-review", execution_timeout=7 * DAY
+    ) as runner:
+        arn = runner.run_async(input=json.dumps(order), execution_name=order["order_id"])
+        print(f"\nStarted {arn}")
+        callback_id = runner.wait_for_callback(arn, "fraud_review")
+        assert fraud_review.reviews.pending[order["order_id"]] == callback_id
+        print("The execution is suspended, waiting up to 72 hours for the reviewer.")
+        path = f"{CALLBACK_ROUTE_PREFIX}/{callback_id}/succeed"
+        print(f"Reviewer approves: POST {path}")
+        print('  body: {"decision": "approve"}  (through the callback endpoint handler, as API Gateway sends it)')
+        runner.send_callback_success(callback_id, b'{"decision": "approve"}')
+        outcome = runner.wait_for_result(arn)
+        result: dict[str, Any] = json.loads(outcome.result or "null")
+        print(f"Status: {outcome.status.value}\nResult: {json.dumps(result, indent=2)}")
+        print("History:")
+        for event in runner.get_execution_history(arn)["Events"]:
+            print(f"  {event['EventId']:>3}  {event['EventType']:<22} {event.get('Name', '')}")
+        return result
+
+
 if __name__ == "__main__":
     main()
+    review_demo()
