@@ -94,6 +94,10 @@ class DurableClient:
         )
         if not closed:
             raise ValidationError(f"execution {DurableExecutionArn} closed before it could be stopped")
+        if record.parent_arn and record.parent_operation_id:
+            from .engine.invocation import resume_parent
+
+            resume_parent(self.services, record.parent_arn, record.parent_operation_id)
         return {"StopTimestamp": _ts(now)}
 
     # endregion

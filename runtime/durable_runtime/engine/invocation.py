@@ -279,11 +279,11 @@ def _close(
         expires_at=retention_end,
     )
     if closed and state.execution.parent_arn and state.execution.parent_operation_id:
-        _resume_parent(state.services, state.execution.parent_arn, state.execution.parent_operation_id)
+        resume_parent(state.services, state.execution.parent_arn, state.execution.parent_operation_id)
     return InvocationOutcome(state.arn, status.value, result, error)
 
 
-def _resume_parent(services: EngineServices, parent_arn: str, operation_id: str) -> None:
+def resume_parent(services: EngineServices, parent_arn: str, operation_id: str) -> None:
     """An execution started by `context.invoke` ended: wake the invoking execution to collect the outcome."""
     from .ids import ExecutionArn
 
