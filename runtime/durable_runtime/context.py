@@ -12,7 +12,9 @@ from .config import (
     ChildConfig,
     Duration,
     InvokeConfig,
+    MapConfig,
     ParallelBranch,
+    ParallelConfig,
     StepConfig,
     WaitForCallbackConfig,
 )
@@ -27,11 +29,13 @@ if TYPE_CHECKING:
     import datetime
     import uuid
 
+    from .concurrency.models import BatchResult
     from .engine.state import InvocationState
     from .operations.callback import Callback
     from .waits import WaitForConditionConfig
 
 T = TypeVar("T")
+U = TypeVar("U")
 Params = ParamSpec("Params")
 
 __all__ = [
@@ -51,6 +55,12 @@ class ExecutionContext:
     """Read-only facts about the running execution."""
 
     durable_execution_arn: str
+
+
+def _bind_item(
+    func: Callable[[DurableContext, U, int, Sequence[U]], T], item: U, index: int, items: Sequence[U]
+) -> Callable[[DurableContext], T]:
+    return lambda context: func(context, item, index, items)
 
 
 def _named(function: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
@@ -123,6 +133,8 @@ class DurableContext:
         self.lambda_context = lambda_context
         self.execution_context = ExecutionContext(state.arn)
         self._parent_id = parent_id
+        # Operation ids derive from this prefix; it differs from the parent only in a virtual (FLAT) context.
+        self._id_prefix = parent_id
         self._counter = 0
         self._counter_lock = threading.Lock()
         self._replaying = replaying
@@ -143,7 +155,7 @@ class DurableContext:
             self._counter += 1
             counter = self._counter
         identity = OperationIdentity(
-            operation_id(counter, self._parent_id), operation_type, sub_type, name, self._parent_id
+            operation_id(counter, self._id_prefix), operation_type, sub_type, name, self._parent_id
         )
         if self._replaying:
             record = self.state.operation(identity.operation_id)
@@ -153,7 +165,7 @@ class DurableContext:
 
     def _after_operation(self) -> None:
         if self._replaying:
-            upcoming = operation_id(self._counter + 1, self._parent_id)
+            upcoming = operation_id(self._counter + 1, self._id_prefix)
             if self.state.operation(upcoming) is None:
                 self._replaying = False
 
@@ -165,6 +177,13 @@ class DurableContext:
             replaying=replaying,
             logger=self.logger,
         )
+
+    def _virtual_child(self, id_prefix: str) -> DurableContext:
+        """A context that records nothing itself: its operations report to this context's parent."""
+        child = self._child(self._parent_id or "", self._replaying)
+        child._parent_id = self._parent_id
+        child._id_prefix = id_prefix
+        return child
 
     @staticmethod
     def _resolve_name(name: str | None, func: Callable[..., Any]) -> str | None:
@@ -306,12 +325,77 @@ class DurableContext:
         finally:
             self._after_operation()
 
-    def map(self, inputs: Sequence[Any], func: Callable[..., Any], name: str | None = None, config: Any = None) -> Any:
-        """Run `func` over `inputs` concurrently (arrives with parallel and map)."""
-        return self._not_yet("map")
+    def map(
+        self,
+        inputs: Sequence[U],
+        func: Callable[[DurableContext, U, int, Sequence[U]], T],
+        name: str | None = None,
+        config: MapConfig[U] | None = None,
+    ) -> BatchResult[T]:
+        """Run `func(context, item, index, items)` for every item, concurrently up to `max_concurrency`."""
+        from .operations.batch import BatchOptions, Branch, run_batch
 
-    def parallel(self, functions: Sequence[Any], name: str | None = None, config: Any = None) -> Any:
-        """Run branches concurrently (arrives with parallel and map)."""
-        return self._not_yet("parallel")
+        if not callable(func):
+            raise ValidationError(f"map needs a callable (context, item, index, items) -> result, got {func!r}")
+        items = list(inputs)
+        config = config or MapConfig()
+        config.completion_config._validate_for_total(len(items))
+        branches = [
+            Branch(
+                index,
+                config.item_namer(item, index) if config.item_namer else f"map-item-{index}",
+                _bind_item(func, item, index, items),
+            )
+            for index, item in enumerate(items)
+        ]
+        options = BatchOptions(
+            "Map",
+            "MapIteration",
+            config.max_concurrency,
+            config.completion_config,
+            config.serdes,
+            config.item_serdes,
+            config.summary_generator,
+            config.nesting_type,
+        )
+        identity = self._identity(OperationType.CONTEXT, "Map", self._resolve_name(name, func))
+        try:
+            return run_batch(self, identity, branches, options)
+        finally:
+            self._after_operation()
+
+    def parallel(
+        self,
+        functions: Sequence[Callable[[DurableContext], T] | ParallelBranch[T]],
+        name: str | None = None,
+        config: ParallelConfig | None = None,
+    ) -> BatchResult[T]:
+        """Run the branches concurrently, up to `max_concurrency` at once, until the completion policy decides."""
+        from .operations.batch import BatchOptions, Branch, run_batch
+
+        config = config or ParallelConfig()
+        config.completion_config._validate_for_total(len(functions))
+        branches = []
+        for index, function in enumerate(functions):
+            if not callable(function):
+                raise ValidationError(f"parallel branch {index} is not callable: {function!r}")
+            branch_name = function.name if isinstance(function, ParallelBranch) else None
+            run = function.func if isinstance(function, ParallelBranch) else function
+            branches.append(Branch(index, branch_name or f"parallel-branch-{index}", run))
+        options = BatchOptions(
+            "Parallel",
+            "ParallelBranch",
+            config.max_concurrency,
+            config.completion_config,
+            config.serdes,
+            config.item_serdes,
+            config.summary_generator,
+            config.nesting_type,
+        )
+        identity = self._identity(OperationType.CONTEXT, "Parallel", name)
+        try:
+            return run_batch(self, identity, branches, options)
+        finally:
+            self._after_operation()
 
     # endregion

@@ -25,6 +25,8 @@ def run_child(
     func: Callable[[DurableContext], T],
     config: ChildConfig | None,
     make_context: Callable[[bool], DurableContext],
+    *,
+    extra_for: Callable[[T], dict[str, str]] | None = None,
 ) -> T:
     """Return the recorded result, or run `func` in a child context and record how it ended.
 
@@ -61,6 +63,7 @@ def run_child(
         result=None if too_large else payload,
         replay_children=too_large,
         ended_at=state.now(),
+        extra={**started.extra, **(extra_for(value) if extra_for else {})},
     )
     details = {"ReplayChildren": True, **payload_details(summary)} if too_large else payload_details(payload)
     state.record(succeeded, [state.event("ContextSucceeded", details)])
