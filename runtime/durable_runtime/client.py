@@ -135,10 +135,7 @@ class DurableClient:
     def get_durable_execution(self, DurableExecutionArn: str) -> dict[str, Any]:
         """The execution's status, input, result or error and timestamps."""
         arn = ExecutionArn.parse(DurableExecutionArn)
-        snapshot = self.services.store.load(arn.journal_key)
-        if snapshot.execution is None:
-            raise ResourceNotFoundException(f"no durable execution {DurableExecutionArn}")
-        record = snapshot.execution
+        record = self._execution(arn)
         result = record.result
         if record.result_ref:
             result = self.services.payloads.get(record.result_ref)
@@ -147,7 +144,7 @@ class DurableClient:
                 "DurableExecutionArn": record.arn,
                 "DurableExecutionName": record.execution_name,
                 "FunctionArn": f"{record.function_arn}:{record.version}",
-                "InputPayload": snapshot.input_payload,
+                "InputPayload": self.services.store.get_input(arn.journal_key),
                 "Result": result,
                 "Error": record.error.to_dict() if record.error else None,
                 "StartTimestamp": _ts(record.started_at),

@@ -125,6 +125,15 @@ class DynamoDBJournalStore(JournalStore):
         ).get("Item")
         return None if item is None else self._execution_from_item(item)
 
+    def get_input(self, key: str) -> str | None:
+        """Read the execution's input alone."""
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": _INPUT_RECORD}},
+            ConsistentRead=True,
+        ).get("Item")
+        return None if item is None else _text(item.get("payload"))
+
     def get_operation(self, key: str, operation_id: str) -> OperationRecord | None:
         """Read one operation record, strongly consistent."""
         item = self._client.get_item(
@@ -258,41 +267,26 @@ class DynamoDBJournalStore(JournalStore):
         expected: ExpectedState | None,
         expires_at: int,
     ) -> None:
-        """One UpdateItem: set the state, append the events, and only if the record is as expected."""
+        """One conditional write: a PutItem for a new record, an UpdateItem appending events to an existing one."""
         fields = self._operation_fields(record)
         fields[c.TTL_ATTRIBUTE] = {"N": str(expires_at)}
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {":new_events": _events_attr(new_events), ":none": {"L": []}}
-        sets, removes = ["#ev = list_append(if_not_exists(#ev, :none), :new_events)"], []
-        names["#ev"] = "ev"
-        for index, (attr, value) in enumerate(fields.items()):
-            names[f"#a{index}"] = attr
-            if value is None:
-                removes.append(f"#a{index}")
-            else:
-                sets.append(f"#a{index} = :v{index}")
-                values[f":v{index}"] = value
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        if expected is None:
-            condition = "attribute_not_exists(#pk)"
-            names["#pk"] = c.PARTITION_KEY
-        else:
-            condition = "#st_old = :st_old AND #att_old = :att_old"
-            names.update({"#st_old": "st", "#att_old": "att"})
-            values.update({":st_old": {"S": expected.status}, ":att_old": {"N": str(expected.attempt)}})
+        item_key = {c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_OPERATION_PREFIX + record.operation_id}}
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={
-                    c.PARTITION_KEY: {"S": key},
-                    c.SORT_KEY: {"S": c.RECORD_OPERATION_PREFIX + record.operation_id},
-                },
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+            if expected is None:
+                item = {
+                    **item_key,
+                    **{k: v for k, v in fields.items() if v is not None},
+                    "ev": _events_attr(new_events),
+                }
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(#pk)",
+                    ExpressionAttributeNames={"#pk": c.PARTITION_KEY},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            else:
+                self._update_operation(item_key, fields, new_events, expected)
         except Exception as error:
             if _is_conflict(error):
                 if _already_written(_old_item(error), record, new_events):
@@ -302,6 +296,33 @@ class DynamoDBJournalStore(JournalStore):
                     "by another invocation; this invocation stops and leaves it to the other one"
                 ) from error
             raise
+
+    def _update_operation(
+        self, item_key: dict[str, Any], fields: dict[str, Any], new_events: list[JournalEvent], expected: ExpectedState
+    ) -> None:
+        names: dict[str, str] = {"#ev": "ev", "#st_old": "st", "#att_old": "att"}
+        values: dict[str, Any] = {
+            ":new_events": _events_attr(new_events),
+            ":st_old": {"S": expected.status},
+            ":att_old": {"N": str(expected.attempt)},
+        }
+        sets, removes = ["#ev = list_append(#ev, :new_events)"], []
+        for index, (attr, value) in enumerate(fields.items()):
+            names[f"#a{index}"] = attr
+            if value is None:
+                removes.append(f"#a{index}")
+            else:
+                sets.append(f"#a{index} = :v{index}")
+                values[f":v{index}"] = value
+        self._client.update_item(
+            TableName=self._table,
+            Key=item_key,
+            UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+            ConditionExpression="#st_old = :st_old AND #att_old = :att_old",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
 
     def write_invocation(self, key: str, seq: int, events: list[JournalEvent], expires_at: int) -> bool:
         """Put the invocation record once."""
@@ -417,43 +438,51 @@ class DynamoDBJournalStore(JournalStore):
 
     @staticmethod
     def _operation_fields(record: OperationRecord) -> dict[str, Any]:
+        # Status and attempt stay top-level (conditions read them), the result too (it can be large); the rest
+        # travels as one compact JSON attribute, which keeps items and update expressions short.
+        described = {
+            "typ": record.operation_type.value,
+            "sub": record.sub_type,
+            "name": record.name,
+            "par": record.parent_id,
+            "err": record.error.to_dict() if record.error else None,
+            "nxt": record.next_attempt_at,
+            "wu": record.wait_until,
+            "rc": record.replay_children or None,
+            "sa": record.started_at,
+            "ea": record.ended_at,
+            "x": record.extra or None,
+        }
+        compact = {key: value for key, value in described.items() if value is not None}
         return {
-            "typ": {"S": record.operation_type.value},
-            "sub": None if record.sub_type is None else {"S": record.sub_type},
-            "name": None if record.name is None else {"S": record.name},
-            "par": None if record.parent_id is None else {"S": record.parent_id},
             "st": {"S": record.status.value},
             "att": {"N": str(record.attempt)},
             "res": None if record.result is None else {"S": record.result},
             "res_ref": None if record.result_ref is None else {"S": record.result_ref},
-            "err": _error_attr(record.error),
-            "nxt": _ms(record.next_attempt_at),
-            "wu": _ms(record.wait_until),
-            "rc": {"BOOL": True} if record.replay_children else None,
-            "sa": _ms(record.started_at),
-            "ea": _ms(record.ended_at),
-            "x": {"M": {k: {"S": v} for k, v in record.extra.items()}} if record.extra else None,
+            "d": {"S": json.dumps(compact, separators=(",", ":"))},
         }
 
     @staticmethod
     def _operation_from_item(item: dict[str, Any]) -> OperationRecord:
+        described = json.loads(item["d"]["S"])
+        error = described.get("err")
         return OperationRecord(
             operation_id=item[c.SORT_KEY]["S"][len(c.RECORD_OPERATION_PREFIX) :],
-            operation_type=OperationType(item["typ"]["S"]),
-            sub_type=_text(item.get("sub")),
-            name=_text(item.get("name")),
-            parent_id=_text(item.get("par")),
+            operation_type=OperationType(described["typ"]),
+            sub_type=described.get("sub"),
+            name=described.get("name"),
+            parent_id=described.get("par"),
             status=OperationStatus(item["st"]["S"]),
             attempt=int(item["att"]["N"]),
             result=_text(item.get("res")),
             result_ref=_text(item.get("res_ref")),
-            error=_error_value(item.get("err")),
-            next_attempt_at=_seconds(item.get("nxt")),
-            wait_until=_seconds(item.get("wu")),
-            replay_children=bool(item.get("rc", {}).get("BOOL", False)),
-            started_at=_seconds(item.get("sa")),
-            ended_at=_seconds(item.get("ea")),
-            extra={k: v["S"] for k, v in item.get("x", {}).get("M", {}).items()},
+            error=ErrorObject.from_dict(error) if error else None,
+            next_attempt_at=described.get("nxt"),
+            wait_until=described.get("wu"),
+            replay_children=bool(described.get("rc", False)),
+            started_at=described.get("sa"),
+            ended_at=described.get("ea"),
+            extra=described.get("x") or {},
             events=_events_value(item.get("ev")),
         )
 

@@ -54,6 +54,12 @@ class InMemoryJournalStore(JournalStore):
         with self._lock:
             return self._executions.get(key)
 
+    def get_input(self, key: str) -> str | None:
+        """The execution's input."""
+        with self._lock:
+            claimed = self._inputs.get(key)
+            return claimed[1] if claimed else None
+
     def get_operation(self, key: str, operation_id: str) -> OperationRecord | None:
         """One operation record."""
         with self._lock:

@@ -58,6 +58,10 @@ class JournalStore(ABC):
         """Read only the execution record."""
 
     @abstractmethod
+    def get_input(self, key: str) -> str | None:
+        """Read the execution's input."""
+
+    @abstractmethod
     def get_operation(self, key: str, operation_id: str) -> OperationRecord | None:
         """Read one operation record."""
 

@@ -89,7 +89,7 @@ def test_step_result_over_256_kb_is_offloaded_and_replayed_whole() -> None:
         history = runner.get_execution_history(result.execution_arn)["Events"]
 
     assert json.loads(result.result or "") == 300_000
-    big_item = next(item for item in items if item.get("name", {}).get("S") == "big")
+    big_item = next(item for item in items if json.loads(item.get("d", {}).get("S", "{}")).get("name") == "big")
     assert "res_ref" in big_item and "res" not in big_item
     succeeded = next(e for e in history if e["EventType"] == "StepSucceeded" and e.get("Name") == "big")
     assert json.loads(succeeded["StepSucceededDetails"]["Result"]["Payload"]) == big
