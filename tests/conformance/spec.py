@@ -11,6 +11,8 @@ import logging
 import re
 import secrets
 import string
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
+from durable_runtime.exceptions import ErrorObject
 from durable_runtime.testing import DurableFunctionTestRunner
 
 from .matcher import match_history
@@ -66,6 +69,11 @@ class Spec:
     def expected_logs(self) -> list[dict[str, Any]]:
         """`ExpectedLogs`: each a `match` and a `count`."""
         return list(self.data.get("ExpectedLogs") or [])
+
+    @property
+    def callback_actions(self) -> list[dict[str, Any]]:
+        """`CallbackActions`: what an external system sends to the execution's callbacks, in order."""
+        return list(self.data.get("CallbackActions") or [])
 
 
 # region loading
@@ -129,13 +137,133 @@ class Outcome:
     history: list[dict[str, Any]]
 
 
-def run_spec(spec: Spec, handler: Callable[[Any, Any], Any], *, timeout: int = 60) -> Outcome:
-    """Run the handler on a fresh local runner with the spec's input, to the end of the execution."""
+def run_spec(
+    spec: Spec,
+    handler: Callable[[Any, Any], Any],
+    *,
+    timeout: int = 60,
+    durable_targets: Mapping[str, Callable[[Any, Any], Any]] | None = None,
+) -> Outcome:
+    """Run the handler on a fresh local runner with the spec's input, to the end of the execution.
+
+    `durable_targets` are registered as durable functions first (what `context.invoke` calls); the spec's
+    CallbackActions are played against the running execution before it is driven to its end.
+    """
     with DurableFunctionTestRunner(handler) as runner:
-        result = runner.run(input=spec.input_json, timeout=timeout)
-        history = runner.get_execution_history(result.execution_arn)["Events"]
+        for name, target in (durable_targets or {}).items():
+            runner.register_durable_function(name, target)
+        arn = runner.run_async(input=spec.input_json)
+        if spec.callback_actions:
+            play_callback_actions(runner, arn, spec.callback_actions, timeout=timeout)
+        result = runner.wait_for_result(arn, timeout=timeout)
+        history = runner.get_execution_history(arn)["Events"]
     value = None if result.result is None else json.loads(result.result)
     return Outcome(result.status.value, value, result.error, history)
+
+
+# region callback actions
+_TERMINAL_OPERATIONS = frozenset({"success", "failure"})
+_OPERATIONS = _TERMINAL_OPERATIONS | {"heartbeat"}
+# Virtual time moves at most this far at once while an action waits for its delay, so that the execution's own
+# timers (waits, callback timeouts) fire when they are due and not after the action's send.
+_TIME_STEP_SECONDS = 1.0
+
+
+@dataclass
+class _Action:
+    """One CallbackActions entry and, once a callback matched it, that callback and the moment to send."""
+
+    index: int
+    callback_name: str | None  # None for '*': any callback
+    operation: str
+    payload: Any
+    delay: float
+    callback_id: str | None = None
+    due: float | None = None
+
+    @classmethod
+    def parse(cls, index: int, entry: Mapping[str, Any]) -> _Action:
+        operation = entry["Operation"]
+        assert operation in _OPERATIONS, f"CallbackActions[{index}]: unknown Operation {operation!r}"
+        name = entry.get("CallbackName", "*")
+        return cls(index, None if name == "*" else str(name), operation, entry.get("Payload"), entry.get("Delay") or 0)
+
+    def __str__(self) -> str:
+        return f"CallbackActions[{self.index}] ({self.operation} to {self.callback_name or '*'!r})"
+
+
+def play_callback_actions(
+    runner: DurableFunctionTestRunner, arn: str, entries: Iterable[Mapping[str, Any]], *, timeout: int = 60
+) -> None:
+    """Play a spec's CallbackActions against a started execution, as the README describes them.
+
+    Each action waits for a started callback whose name (or the name of the wait_for_callback holding it)
+    matches its CallbackName, then is sent `Delay` virtual seconds later. Actions wait concurrently, so
+    callback/4-19 (B after 4 s, A after 1 s) completes A first. A success or failure claims its callback: a
+    later action wanting the same name waits for another callback (wait_for_callback/7-9: two '*' successes
+    go to the two operations in turn), while a heartbeat leaves it to the action that completes it (4-5).
+    Between sends the execution runs to rest without moving virtual time; virtual time moves only to reach an
+    action's delay or, when no callback matches yet, the execution's own next timer.
+    """
+    actions = [_Action.parse(index, entry) for index, entry in enumerate(entries)]
+    claimed: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while actions:
+        assert time.monotonic() < deadline, f"CallbackActions not done within {timeout}s: {[str(a) for a in actions]}"
+        _run_to_rest(runner)
+        now = runner.clock.now()
+        for action in actions:
+            if action.callback_id is None:
+                _match(runner, arn, action, claimed, now)
+        ready = [action for action in actions if action.due is not None and action.due <= now]
+        if ready:
+            action = min(ready, key=lambda action: (action.due, action.index))
+            _send(runner, action)
+            actions.remove(action)
+            continue
+        pending = [action.due for action in actions if action.due is not None]
+        if pending:
+            runner.clock.advance(min(_TIME_STEP_SECONDS, min(pending) - now))
+        elif not runner.pump_once():
+            status = runner.client.get_durable_execution(DurableExecutionArn=arn)["Status"]
+            raise AssertionError(
+                f"no callback matches {[str(action) for action in actions]} and the execution ({status}) "
+                "has nothing left to do"
+            )
+
+
+def _run_to_rest(runner: DurableFunctionTestRunner) -> None:
+    """Run due invocations and timers until none is left, without moving virtual time."""
+    while runner.pump_once(advance_time=False):
+        pass
+
+
+def _match(runner: DurableFunctionTestRunner, arn: str, action: _Action, claimed: set[str], now: float) -> None:
+    """Give `action` the latest issued callback matching its name, unless a completing action claimed it."""
+    try:
+        callback_id = runner.wait_for_callback(arn, name=action.callback_name, timeout=1)
+    except TimeoutError:
+        return
+    if callback_id in claimed:
+        return
+    action.callback_id, action.due = callback_id, now + action.delay
+    if action.operation in _TERMINAL_OPERATIONS:
+        claimed.add(callback_id)
+
+
+def _send(runner: DurableFunctionTestRunner, action: _Action) -> None:
+    """Send the action through the callback endpoint: success as json.dumps(Payload) (none when null)."""
+    assert action.callback_id is not None
+    if action.operation == "success":
+        body = None if action.payload is None else json.dumps(action.payload)
+        runner.send_callback_success(action.callback_id, result=body)
+    elif action.operation == "failure":
+        runner.send_callback_failure(action.callback_id, error=ErrorObject.from_dict(action.payload or {}))
+    else:
+        runner.send_callback_heartbeat(action.callback_id)
+
+
+# endregion
 
 
 def check_result(spec: Spec, outcome: Outcome) -> None:
@@ -193,7 +321,7 @@ def verify(
     handler = handlers.HANDLERS.get(spec.id)
     assert handler is not None, f"spec {spec.id} has no handler in {handlers.__name__}.HANDLERS"
     handlers.reset()
-    outcome = run_spec(spec, handler)
+    outcome = run_spec(spec, handler, durable_targets=getattr(handlers, "DURABLE_TARGETS", None))
     failures = []
     checks: list[tuple[str, Callable[[], Any]]] = [
         ("result", lambda: check_result(spec, outcome)),

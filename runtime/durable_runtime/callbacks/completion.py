@@ -149,8 +149,12 @@ def _write(
     updated: OperationRecord,
     events: list[JournalEvent],
 ) -> None:
+    from ..journal.payloads import shrink_events
+
     expected = ExpectedState(record.status.value, record.attempt)
     expires_at = int(execution.timeout_at + execution.retention_days * 86_400)
+    # The record keeps the result; the event's copy of a large one goes to the bucket, so the item fits.
+    events = shrink_events(events, services.payloads, key, f"callback-{record.operation_id}")
     try:
         services.store.write_operation(key, updated, events, expected, expires_at)
     except JournalConflictError:

@@ -62,8 +62,10 @@ def render_history(
         details = dict(event.details)
         if event.event_type == "ExecutionStarted" and include_execution_data:
             details["Input"] = {"Payload": snapshot.input_payload or ""}
-        if details.get("Result", {}).get("Truncated") and include_execution_data:
-            details["Result"] = {"Payload": _offloaded_result(snapshot, services, identity)}
+        for field in _PAYLOAD_KEYS:
+            ref = details.get(field, {}).get("PayloadRef") if isinstance(details.get(field), dict) else None
+            if ref and include_execution_data:
+                details[field] = {"Payload": services.payloads.get(ref)}
         if not include_execution_data:
             details = _strip_payloads(details)
         rendered: dict[str, Any] = {
@@ -75,9 +77,3 @@ def render_history(
         rendered[f"{event.event_type}Details"] = details
         events.append(rendered)
     return events
-
-
-def _offloaded_result(snapshot: JournalSnapshot, services: EngineServices, identity: dict[str, str | None]) -> str:
-    record = snapshot.operations.get(identity.get("Id") or "")
-    ref = record.result_ref if record else (snapshot.execution.result_ref if snapshot.execution else None)
-    return services.payloads.get(ref) if ref else ""

@@ -197,7 +197,7 @@ def _invocation_completed(state: InvocationState, started: float, error: ErrorOb
 
 def _suspend(state: InvocationState, request: ResumeRequest, started: float) -> InvocationOutcome:
     observed = state.take_invocation_events()
-    if not state.claimed and not observed and not state.has_pending() and not state.wrote:
+    if not (state.claimed or observed or state.has_pending() or state.wrote or state.has_news):
         _rearm_if_moved(state, request)
         return InvocationOutcome(state.arn, "PENDING")
     # The timer goes first: a crash after it leaves a resume on its way; a crash before it leaves nothing durable.
@@ -253,7 +253,7 @@ def _close(
     closing: list[JournalEvent],
 ) -> InvocationOutcome:
     """Close the execution with one conditional write carrying the invocation's last events."""
-    from ..journal.payloads import needs_offload
+    from ..journal.payloads import needs_offload, shrink_events
 
     details: dict[str, Any] = {}
     if result is not None:
@@ -262,11 +262,13 @@ def _close(
         details["Error"] = {"Payload": error.to_dict()}
     result_ref = None
     stored_result = result
+    known: dict[str, str] = {}
     if needs_offload(result):
         result_ref = state.services.payloads.put(state.key, "execution-result", result or "")
-        stored_result, details = None, {"Result": {"Truncated": True}}
+        stored_result, known = None, {result or "": result_ref}
     now = state.now()
     ended = JournalEvent(event_type, now, (state.seq, EXECUTION_END_POSITION), details)
+    closing = shrink_events([*closing, ended], state.services.payloads, state.key, "execution", known)
     retention_end = int(now + state.execution.retention_days * 86_400)
     closed = state.services.store.close_execution(
         state.key,
@@ -274,7 +276,7 @@ def _close(
         result=stored_result,
         result_ref=result_ref,
         error=error,
-        events=[*closing, ended],
+        events=closing,
         ended_at=now,
         expires_at=retention_end,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import threading
 import weakref
@@ -10,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import SuspendExecution
-from ..journal.payloads import needs_offload
+from ..journal.payloads import needs_offload, shrink_events
 from ..journal.records import JournalEvent, OperationRecord, OperationStatus, carries_own_identity
 from ..journal.store import ExpectedState, JournalConflictError
 
@@ -80,12 +79,6 @@ class SuspensionPlan:
             self.due_at, self.reason, self.operation_id = due_at, reason, operation_id
 
 
-def _without_payload(event: JournalEvent) -> JournalEvent:
-    if "Result" not in event.details:
-        return event
-    return dataclasses.replace(event, details={**event.details, "Result": {"Truncated": True}})
-
-
 class InvocationState:
     """The journal as one invocation sees it, and the single path through which it writes.
 
@@ -114,6 +107,7 @@ class InvocationState:
         self.expires_at = int(execution.timeout_at + execution.retention_days * 86_400)
         self.plan = SuspensionPlan()
         self._durable: dict[str, OperationRecord] = dict(snapshot.operations)
+        self.has_news = snapshot.has_news()
         self._observed = {
             (event.operation_id, event.event_type) for event, _ in snapshot.events() if carries_own_identity(event)
         }
@@ -299,13 +293,14 @@ class InvocationState:
     def _store_unguarded(self, record: OperationRecord, events: list[JournalEvent]) -> OperationRecord:
         if not self.writes_enabled:
             raise InvocationAbandoned("this invocation lost its execution and may not write")
+        name = f"op-{record.operation_id}-{record.attempt}"
+        known: dict[str, str] = {}
         if needs_offload(record.result):
-            ref = self.services.payloads.put(
-                self.key, f"op-{record.operation_id}-{record.attempt}", record.result or ""
-            )
+            ref = self.services.payloads.put(self.key, name, record.result or "")
+            known[record.result or ""] = ref
             record = record.evolve(result=None, result_ref=ref)
-            # The payload lives in the bucket; the history reads it back from there.
-            events = [_without_payload(event) for event in events]
+        # Large payloads in events go to the bucket too (the history reads them back), so the item fits.
+        events = shrink_events(events, self.services.payloads, self.key, name, known)
         durable = self._durable.get(record.operation_id)
         expected = None if durable is None else ExpectedState(durable.status.value, durable.attempt)
         try:

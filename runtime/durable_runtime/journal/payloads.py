@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from typing import TYPE_CHECKING, Protocol
 
@@ -9,6 +10,8 @@ from ..contract import INLINE_PAYLOAD_LIMIT_BYTES
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+    from .records import JournalEvent
 
 
 class PayloadStore(Protocol):
@@ -40,6 +43,28 @@ class S3PayloadStore:
     def get(self, ref: str) -> str:
         """Read the object."""
         return self._client.get_object(Bucket=self._bucket, Key=ref)["Body"].read().decode()
+
+
+# History events keep payloads up to this size inline; larger ones go to the bucket so that an operation's record
+# (its result plus the events that carry copies of it) always fits in one 400 KB item.
+EVENT_INLINE_LIMIT_BYTES = 32 * 1024
+_PAYLOAD_FIELDS = ("Input", "Result")
+
+
+def shrink_events(
+    events: list[JournalEvent], store: PayloadStore, journal_key: str, name: str, known: dict[str, str] | None = None
+) -> list[JournalEvent]:
+    """Replace large event payloads by references to the payload bucket (`known` maps payload text to refs)."""
+    shrunk = []
+    for index, event in enumerate(events):
+        details = dict(event.details)
+        for field in _PAYLOAD_FIELDS:
+            payload = details.get(field, {}).get("Payload") if isinstance(details.get(field), dict) else None
+            if isinstance(payload, str) and len(payload.encode()) > EVENT_INLINE_LIMIT_BYTES:
+                ref = (known or {}).get(payload) or store.put(journal_key, f"{name}-{index}-{field.lower()}", payload)
+                details[field] = {"PayloadRef": ref}
+        shrunk.append(event if details == event.details else dataclasses.replace(event, details=details))
+    return shrunk
 
 
 def needs_offload(payload: str | None) -> bool:

@@ -194,6 +194,17 @@ class JournalSnapshot:
         leased = self.execution.invocation_seq if self.execution else 0
         return max([leased, *seqs])
 
+    def has_news(self) -> bool:
+        """True when something was recorded after the last invocation ended (a callback completed, say).
+
+        The invocation that finds such news records its own end even if it then suspends again, so the
+        history shows every invocation that acted on something; a duplicate resume finds no news.
+        """
+        events = self.events()
+        ends = [event.order for event, _ in events if event.event_type == "InvocationCompleted"]
+        last_end = max(ends) if ends else (0, 0)
+        return any(event.order > last_end and not event.event_type.startswith("Execution") for event, _ in events)
+
     def completed_invocations(self) -> set[int]:
         """The sequence numbers of invocations whose end is recorded."""
         return {event.order[0] for event, _ in self.events() if event.event_type == "InvocationCompleted"}

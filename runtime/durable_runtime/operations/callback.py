@@ -48,6 +48,7 @@ def create_callback(state: InvocationState, identity: OperationIdentity, config:
     """Record the callback (one write, before its id can leave this process) or find the recorded one."""
     record = lookup(state, identity)
     if record is not None:
+        _expire_if_due(state, record)
         return Callback(state, identity, config, None)
     capability = issue(state.key, identity.operation_id)
     now = state.now()
@@ -62,6 +63,7 @@ def create_callback(state: InvocationState, identity: OperationIdentity, config:
         details["HeartbeatTimeout"] = config.heartbeat_timeout_seconds
     started = identity.new_record(OperationStatus.STARTED, started_at=now, extra=extra)
     state.record(started, [state.event("CallbackStarted", details)])
+    _expire_if_due(state, started)
     callback_id = capability.encode()
     _announce(state, started, callback_id)
     return Callback(state, identity, config, callback_id)
@@ -112,14 +114,29 @@ class Callback(Generic[T]):
             return decode(state, identity, self._config.serdes or _RAW, record.result)
         if record.status in (OperationStatus.FAILED, OperationStatus.TIMED_OUT):
             _raise_terminal(record)
-        deadline = callback_deadline(record)
-        if deadline is None or not is_due(state.now(), deadline):
-            raise suspend(state, deadline, "callback", identity.operation_id)
-        timed_out = _time_out(record)
-        error = timed_out.error or ErrorObject(None, None, None, None)
-        state.record(timed_out, [state.event("CallbackTimedOut", {"Error": {"Payload": error.to_dict()}})])
-        _raise_terminal(timed_out)
-        return None
+        record = _expire_if_due(state, record)
+        if record.status == OperationStatus.TIMED_OUT:
+            _raise_terminal(record)
+        raise suspend(state, callback_deadline(record), "callback", identity.operation_id)
+
+
+def _expire_if_due(state: InvocationState, record: OperationRecord) -> OperationRecord:
+    """Record the timeout of a pending callback whose deadline has passed; otherwise ask to wake at it.
+
+    Called wherever the callback is reached, so the timer set for the deadline records the timeout when it
+    fires, not only when the handler next asks for the result.
+    """
+    if record.status != OperationStatus.STARTED:
+        return record
+    deadline = callback_deadline(record)
+    if deadline is None:
+        return record
+    if not is_due(state.now(), deadline):
+        state.plan.wake_at(deadline, "callback", record.operation_id)
+        return record
+    timed_out = _time_out(record)
+    error = timed_out.error or ErrorObject(None, None, None, None)
+    return state.record(timed_out, [state.event("CallbackTimedOut", {"Error": {"Payload": error.to_dict()}})])
 
 
 def _time_out(record: OperationRecord) -> OperationRecord:
