@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import NonDeterministicExecutionError, SuspendExecution
+from ..exceptions import NonDeterministicExecutionError, SuspendExecution, TimedSuspendExecution
 from ..journal.records import OperationRecord, OperationStatus, OperationType
 from ..serdes import deserialize, serialize
 
@@ -69,10 +69,14 @@ def lookup(state: InvocationState, identity: OperationIdentity) -> OperationReco
 def suspend(
     state: InvocationState, due_at: float | None, reason: str, operation_id: str | None = None
 ) -> SuspendExecution:
-    """Plan a wake-up (when something is due) and return the signal that unwinds the handler."""
-    if due_at is not None:
-        state.plan.wake_at(due_at, reason, operation_id)
-    return SuspendExecution(f"suspended: {reason}")
+    """Plan a wake-up (when something is due) and return the signal that unwinds the handler.
+
+    The signal carries the due time, so a batch can resume a branch waiting on a timer in the same invocation.
+    """
+    if due_at is None:
+        return SuspendExecution(f"suspended: {reason}")
+    state.plan.wake_at(due_at, reason, operation_id)
+    return TimedSuspendExecution(f"suspended: {reason}", scheduled_timestamp=due_at)
 
 
 def encode(state: InvocationState, identity: OperationIdentity, serdes: SerDes | None, value: Any) -> str | None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..concurrency.models import BatchItem, BatchResult, CompletionPolicy, CompletionReason
 from ..config import BatchItemStatus, ChildConfig, NestingType
+from ..engine.clock import is_due
 from ..engine.ids import branch_id
 from ..exceptions import ErrorObject, SuspendExecution
 from ..journal.records import OperationType
@@ -82,6 +83,8 @@ def run_batch(
 class _Progress:
     outcomes: dict[int, BatchItem[Any]] = field(default_factory=dict)
     running: int = 0
+    # Branches suspended on a timer, by index, with their due time: they keep their slot.
+    parked: dict[int, float] = field(default_factory=dict)
     next_index: int = 0
     decided: CompletionReason | None = None
     crash: BaseException | None = None
@@ -91,9 +94,18 @@ class _Progress:
         failed = sum(1 for item in self.outcomes.values() if item.status == BatchItemStatus.FAILED)
         return succeeded, failed
 
+    def occupied(self) -> int:
+        suspended = sum(1 for item in self.outcomes.values() if item.status == BatchItemStatus.STARTED)
+        return self.running + suspended
+
 
 class _Coordinator:
-    """Starts branches as slots free up, records outcomes, and applies the completion policy."""
+    """Starts branches as slots free up, records outcomes, and applies the completion policy.
+
+    A branch that suspends keeps its slot. One suspended on a timer is resumed in this invocation once its time
+    comes while the invocation is still busy with other branches; the batch suspends only when no branch is
+    running and none is due.
+    """
 
     def __init__(
         self, batch_context: DurableContext, identity: OperationIdentity, branches: list[Branch], options: BatchOptions
@@ -105,35 +117,54 @@ class _Coordinator:
         self.policy = CompletionPolicy.from_config(len(branches), options.completion_config)
         self.progress = _Progress()
         self.changed = threading.Condition()
+        self.limit = options.max_concurrency or len(branches)
 
     def run(self) -> BatchResult[Any]:
         """Drive the branches to a decision, or suspend the batch when only waiting is left."""
         if not self.branches:
             return BatchResult([], CompletionReason.ALL_COMPLETED)
-        limit = self.options.max_concurrency or len(self.branches)
-        with ThreadPoolExecutor(max_workers=min(limit, len(self.branches))) as pool, self.changed:
+        with ThreadPoolExecutor(max_workers=min(self.limit, len(self.branches))) as pool, self.changed:
             while True:
-                progress = self.progress
-                while (
-                    progress.decided is None
-                    and progress.crash is None
-                    and progress.next_index < len(self.branches)
-                    and progress.running < limit
-                ):
-                    branch = self.branches[progress.next_index]
-                    progress.next_index += 1
-                    progress.running += 1
-                    pool.submit(self._work, branch)
-                if progress.running == 0:
+                self._admit(pool)
+                if self.progress.running == 0:
                     break
-                self.changed.wait()
+                self.changed.wait(self._until_next_parked())
         return self._result()
 
+    def _admit(self, pool: ThreadPoolExecutor) -> None:
+        """Resume parked branches whose time has come, then start new ones while slots are free."""
+        progress = self.progress
+        if progress.decided is not None or progress.crash is not None:
+            return
+        now = self.context.state.now()
+        for index, due in sorted(progress.parked.items(), key=lambda pair: pair[1]):
+            # Due already: running it now is cheaper than suspending and being invoked again for it.
+            if is_due(now, due):
+                del progress.parked[index]
+                del progress.outcomes[index]
+                progress.running += 1
+                pool.submit(self._work, self.branches[index])
+        while progress.next_index < len(self.branches) and progress.occupied() < self.limit:
+            branch = self.branches[progress.next_index]
+            progress.next_index += 1
+            progress.running += 1
+            pool.submit(self._work, branch)
+
+    def _until_next_parked(self) -> float | None:
+        # Wake up for a parked branch's time even if no running branch finishes before it.
+        if not self.progress.parked:
+            return None
+        return max(0.05, min(self.progress.parked.values()) - self.context.state.now())
+
     def _work(self, branch: Branch) -> None:
+        due: float | None = None
         try:
             item = BatchItem(branch.index, BatchItemStatus.SUCCEEDED, self._run_branch(branch))
-        except SuspendExecution:
-            item = BatchItem(branch.index, BatchItemStatus.STARTED)
+        except SuspendExecution as suspension:
+            item, due = (
+                BatchItem(branch.index, BatchItemStatus.STARTED),
+                getattr(suspension, "scheduled_timestamp", None),
+            )
         except Exception as error:  # noqa: BLE001 - a failed branch is an item of the result, not a crash
             item = BatchItem(branch.index, BatchItemStatus.FAILED, error=_error_of(error))
         except BaseException as signal:  # noqa: BLE001 - the invocation is ending: stop all, re-raised below
@@ -145,6 +176,8 @@ class _Coordinator:
         with self.changed:
             progress = self.progress
             progress.outcomes[branch.index] = item
+            if due is not None:
+                progress.parked[branch.index] = due
             progress.running -= 1
             self._decide()
             self.changed.notify_all()
