@@ -19,14 +19,16 @@ TIMERS = {"SendMessage", "CreateSchedule"}
 class CallCounter:
     """Counts the AWS calls made from Lambda invocations (not the runner's own bookkeeping)."""
 
-    def __init__(self, runner: DurableFunctionTestRunner) -> None:
+    def __init__(self, runner: DurableFunctionTestRunner, *, include_workers: bool = False) -> None:
         self.calls: Counter[str] = Counter()
+        # Map and parallel branches call AWS from their pool's threads, inside the invocation.
+        self._prefixes = ("lambda-", "ThreadPoolExecutor") if include_workers else ("lambda-",)
         self._lock = threading.Lock()
         for client in (runner.dynamodb, runner.sqs, runner.scheduler, runner.s3):
             client.meta.events.register("before-call", self._count)
 
     def _count(self, model: Any, **_: Any) -> None:
-        if threading.current_thread().name.startswith("lambda-"):
+        if threading.current_thread().name.startswith(self._prefixes):
             with self._lock:
                 self.calls[model.name] += 1
 
