@@ -57,9 +57,6 @@ lint: setup
 bench: setup
 	$(PY) bench/run.py
 
+# Offline; cdk-nag's AwsSolutions checks fail the synth on any finding not acknowledged with a reason.
 synth: setup
-	@if [ -f app.py ]; then \
-		npx --no -- cdk synth; \
-	else \
-		echo "No CDK app yet: app.py and the constructs arrive with issue 4."; \
-	fi
+	npx --no -- cdk synth -c nag=true

@@ -1,5 +1,12 @@
 """Durable Kit's AWS CDK constructs: `DurableEngine`, `DurableFunction` and `DurableRuntimeLayer`.
 
-Placeholder: the constructs arrive in a later issue (see DESIGN.md §9). This package runs at synth time only and
-shares nothing with the Lambda-side runtime except the constants in `durable_runtime.contract`.
+This package runs at synth time only and shares nothing with the Lambda-side runtime except the constants in
+`durable_runtime.contract`.
 """
+
+from ._validation import DurableValidationError
+from .engine import DurableEngine
+from .function import DurableFunction
+from .layer import DurableRuntimeLayer
+
+__all__ = ["DurableEngine", "DurableFunction", "DurableRuntimeLayer", "DurableValidationError"]

@@ -1,0 +1,59 @@
+"""IAM action lists and conditions, written once: each names what one caller does with one service.
+
+The runtime's calls (DESIGN §10) decide these lists; a grant method picks the lists for its intent and scopes
+them to resources and, for the journal, to partition keys.
+"""
+
+from __future__ import annotations
+
+# region journal (DynamoDB)
+# What a durable function does with its own executions' records: one Query per invocation, conditional writes.
+JOURNAL_RUN = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
+# DurableClient.start_execution: create the execution record (idempotent by name) and read it back.
+JOURNAL_START = ("dynamodb:GetItem", "dynamodb:PutItem")
+# DurableClient reads: get_durable_execution(_state/_history).
+JOURNAL_READ = ("dynamodb:GetItem", "dynamodb:Query")
+# DurableClient.list_durable_executions_by_function: a Query on the listing index.
+JOURNAL_LIST = ("dynamodb:Query",)
+# The callback handler finds a callback's operation, completes it and reads the execution to resume it.
+JOURNAL_CALLBACK = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
+# endregion
+
+# region payloads (S3): results too large for a journal item, under one key prefix
+PAYLOAD_PREFIX = "payloads/"
+PAYLOAD_KEY_PATTERN = f"{PAYLOAD_PREFIX}*"
+PAYLOAD_READ_WRITE = ("s3:GetObject", "s3:PutObject")
+PAYLOAD_READ = ("s3:GetObject",)
+# endregion
+
+# region timers
+TIMER_SEND = ("sqs:SendMessage",)
+SCHEDULE_CREATE = ("scheduler:CreateSchedule",)
+PASS_ROLE = ("iam:PassRole",)
+SCHEDULER_SERVICE = "scheduler.amazonaws.com"
+# endregion
+
+# region Lambda and API Gateway
+INVOKE = ("lambda:InvokeFunction",)
+# start_execution resolves a name or alias to the version the execution pins.
+RESOLVE_VERSION = ("lambda:GetFunction",)
+SEND_CALLBACK = ("execute-api:Invoke",)
+# endregion
+
+# Using data encrypted with a customer managed key (journal, payloads, queues): no wildcard actions.
+KMS_USE = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+# What the CDK's own SQS grants (event source, on-failure destination) add for a queue with a customer key.
+CDK_QUEUE_KMS_WILDCARDS = ("kms:GenerateDataKey*", "kms:ReEncrypt*")
+
+
+def leading_keys(*patterns: str) -> dict[str, dict[str, list[str]]]:
+    """A condition allowing only items (or index entries) whose partition key matches one of `patterns`.
+
+    `ForAllValues` also holds for requests with no partition key at all (Scan); no grant here includes Scan.
+    """
+    return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(patterns)}}
+
+
+def passed_to(service: str) -> dict[str, dict[str, str]]:
+    """A condition allowing iam:PassRole only to `service`."""
+    return {"StringEquals": {"iam:PassedToService": service}}

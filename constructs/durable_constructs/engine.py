@@ -1,0 +1,300 @@
+"""DurableEngine: the infrastructure durable functions share — journal, payloads, dead letters, callbacks, alarms."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+
+from constructs import Construct
+from durable_runtime import contract
+
+from . import _nag, _perms
+from ._callbacks import STAGE, CallbackEndpoint
+from ._validation import MAX_RETENTION_DAYS, DurableValidationError
+from .layer import DurableRuntimeLayer
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_sns as sns
+
+    from .function import DurableFunction
+
+DEFAULT_ENGINE_ID = "DurableEngine"
+_DAY = 86_400
+
+
+class DurableEngine(Construct):
+    """The shared infrastructure of durable functions: one per stack is usually enough.
+
+    Holds the journal table, the payload bucket, the dead-letter queue (undeliverable timers and invocations that
+    failed after Lambda's retries), the runtime layer, the callback API with its handler, and alarms. Each
+    durable function brings its own timer queue, schedule group and Scheduler role, so it sends to and consumes
+    only its own timers (DESIGN §10).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,  # noqa: A002 - the CDK's construct signature
+        *,
+        encryption_key: kms.IKey | None = None,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        deletion_protection: bool = False,
+        callback_iam_auth: bool = False,
+        callback_throttling_rate_limit: float = 100,
+        callback_throttling_burst_limit: int = 200,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        alarm_topic: sns.ITopic | None = None,
+        payload_access_logs_bucket: s3.IBucket | None = None,
+    ) -> None:
+        """Define the engine.
+
+        Args:
+            encryption_key: Default: AWS managed encryption (the journal with the aws/dynamodb key, payloads with
+                S3-managed keys, queues with SQS-managed keys). Given, the journal, payloads and queues use it.
+            removal_policy: Default: the journal table and payload bucket are retained when the stack is deleted.
+            deletion_protection: Default: off; on, the journal table cannot be deleted until it is turned off.
+            callback_iam_auth: Default: callback ids are bearer capabilities and the API needs no signature; on,
+                every callback call must also be SigV4-signed by a principal given `grant_send_callback`.
+            callback_throttling_rate_limit: Default: 100 requests per second, steady state, for the callback API.
+            callback_throttling_burst_limit: Default: 200 requests in a burst.
+            log_retention: Default: one month, for the callback handler's logs and the API's access logs.
+            alarm_topic: Default: alarms have no action; given, every engine and function alarm notifies it.
+            payload_access_logs_bucket: Default: no S3 server access logs for the payload bucket (use CloudTrail
+                data events); given, access logs go there.
+        """
+        super().__init__(scope, id)
+        self.encryption_key = encryption_key
+        self.alarm_topic = alarm_topic
+        self.alarms: list[cloudwatch.Alarm] = []
+        self.functions: list[DurableFunction] = []
+        self.journal = self._journal(removal_policy, deletion_protection)
+        self.payload_bucket = self._payload_bucket(removal_policy, payload_access_logs_bucket)
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            retention_period=cdk.Duration.days(14),
+            enforce_ssl=True,
+            **queue_encryption(encryption_key),
+        )
+        _nag.acknowledge(
+            self.dead_letter_queue,
+            "SQS3",
+            "This is the dead-letter queue: of every function's timer queue, and the on-failure destination of "
+            "asynchronous invocations that failed after Lambda's retries.",
+        )
+        self.layer = DurableRuntimeLayer(self, "RuntimeLayer")
+        self._callbacks = CallbackEndpoint(
+            self,
+            "Callbacks",
+            layer=self.layer,
+            journal=self.journal,
+            payloads=self.payload_bucket,
+            encryption_key=encryption_key,
+            iam_auth=callback_iam_auth,
+            throttling_rate_limit=callback_throttling_rate_limit,
+            throttling_burst_limit=callback_throttling_burst_limit,
+            log_retention=log_retention,
+        )
+        self.api = self._callbacks.api
+        self.callback_handler = self._callbacks.handler
+        # https://<api>.execute-api.<region>.<suffix>/<stage>; callbacks POST to <it>/durable-execution-callbacks/...
+        self.callback_base_url = self._callbacks.base_url
+        self._engine_alarms()
+
+    # region finding the stack's engine
+    @classmethod
+    def of_stack(cls, scope: Construct) -> DurableEngine:
+        """The one engine in `scope`'s stack, created at the stack's root (id "DurableEngine") if there is none."""
+        stack = cdk.Stack.of(scope)
+        engines = [node for node in stack.node.find_all() if isinstance(node, cls) and cdk.Stack.of(node) is stack]
+        if len(engines) > 1:
+            paths = ", ".join(engine.node.path for engine in engines)
+            raise DurableValidationError(
+                f"stack {stack.node.path} has {len(engines)} durable engines ({paths}): pass engine= to choose one"
+            )
+        return engines[0] if engines else cls(stack, DEFAULT_ENGINE_ID)
+
+    # endregion
+
+    def add_function(self, id: str, **props: Any) -> DurableFunction:  # noqa: A002 - the CDK's construct signature
+        """Define a DurableFunction on this engine, inside the engine's scope; `props` as for DurableFunction."""
+        from .function import DurableFunction
+
+        return DurableFunction(self, id, engine=self, **props)
+
+    def grant_send_callback(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let `grantee` call the callback routes (needed when callback_iam_auth is on; harmless otherwise).
+
+        Without IAM auth, anyone holding a callback id can complete that callback: ids are bearer capabilities.
+        """
+        routes = [
+            self.api.arn_for_execute_api("POST", f"{contract.CALLBACK_ROUTE_PREFIX}/*/{action}", STAGE)
+            for action in contract.CALLBACK_ACTIONS
+        ]
+        _nag.acknowledge_grant(
+            grantee,
+            routes,
+            "The callback id is a path parameter: the grant covers POST on the three callback routes for any id "
+            "(the id itself is the capability for one callback).",
+        )
+        return iam.Grant.add_to_principal(grantee=grantee, actions=list(_perms.SEND_CALLBACK), resource_arns=routes)
+
+    def _register(self, function: DurableFunction) -> None:
+        """Called by DurableFunction: resume its executions from callbacks, and size payload retention for it."""
+        self.functions.append(function)
+        self._callbacks.allow_resume(function.function)
+
+    def _add_alarm(self, alarm: cloudwatch.Alarm) -> cloudwatch.Alarm:
+        if self.alarm_topic is not None:
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+        self.alarms.append(alarm)
+        return alarm
+
+    # region resources
+    def _journal(self, removal_policy: cdk.RemovalPolicy, deletion_protection: bool) -> dynamodb.Table:
+        key = self.encryption_key
+        table = dynamodb.Table(
+            self,
+            "Journal",
+            partition_key=dynamodb.Attribute(name=contract.PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=contract.SORT_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=contract.TTL_ATTRIBUTE,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED if key else dynamodb.TableEncryption.AWS_MANAGED,
+            encryption_key=key,
+            removal_policy=removal_policy,
+            deletion_protection=deletion_protection,
+        )
+        table.add_global_secondary_index(
+            index_name=contract.LIST_INDEX_NAME,
+            partition_key=dynamodb.Attribute(
+                name=contract.LIST_INDEX_PARTITION_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name=contract.LIST_INDEX_SORT_KEY, type=dynamodb.AttributeType.NUMBER),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+        return table
+
+    def _payload_bucket(self, removal_policy: cdk.RemovalPolicy, access_logs: s3.IBucket | None) -> s3.Bucket:
+        key = self.encryption_key
+        bucket = s3.Bucket(
+            self,
+            "Payloads",
+            encryption=s3.BucketEncryption.KMS if key else s3.BucketEncryption.S3_MANAGED,
+            encryption_key=key,
+            bucket_key_enabled=key is not None or None,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            removal_policy=removal_policy,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="durable-payloads/" if access_logs else None,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpirePayloads",
+                    prefix=_perms.PAYLOAD_PREFIX,
+                    expiration=cdk.Duration.days(cdk.Lazy.number(_Produce(self._payload_lifetime_days))),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                )
+            ],
+        )
+        if access_logs is None:
+            _nag.acknowledge(
+                bucket,
+                "S1",
+                "Payload objects are written and read only by the engine's own function roles; audit them with "
+                "CloudTrail data events, or pass payload_access_logs_bucket to turn on server access logs.",
+            )
+        return bucket
+
+    def _payload_lifetime_days(self) -> int:
+        """Longest an execution can run plus how long its records are kept: payloads must outlive both."""
+        lifetimes = [
+            math.ceil(function.execution_timeout_seconds / _DAY) + int(function.retention_days)
+            for function in self.functions
+            if not cdk.Token.is_unresolved(function.execution_timeout_seconds)
+            and not cdk.Token.is_unresolved(function.retention_days)
+        ]
+        if len(lifetimes) < len(self.functions):
+            return contract.MAX_EXECUTION_TIMEOUT_SECONDS // _DAY + MAX_RETENTION_DAYS
+        default = math.ceil(contract.DEFAULT_EXECUTION_TIMEOUT_SECONDS / _DAY) + contract.DEFAULT_RETENTION_DAYS
+        return max(lifetimes, default=default)
+
+    def _engine_alarms(self) -> None:
+        five_minutes = cdk.Duration.minutes(5)
+        self._add_alarm(
+            alarm_on_any(
+                self,
+                "DeadLettersAlarm",
+                self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    statistic="Maximum", period=five_minutes
+                ),
+                "A timer or an asynchronous invocation could not be delivered after its retries: an execution may "
+                "be stuck. Inspect the messages in the engine's dead-letter queue.",
+            )
+        )
+        handler = self.callback_handler
+        self._add_alarm(
+            alarm_on_any(
+                self,
+                "CallbackHandlerErrorsAlarm",
+                handler.metric_errors(period=five_minutes),
+                "The callback handler failed.",
+            )
+        )
+        self._add_alarm(
+            alarm_on_any(
+                self,
+                "CallbackHandlerThrottlesAlarm",
+                handler.metric_throttles(period=five_minutes),
+                "The callback handler was throttled.",
+            )
+        )
+
+    # endregion
+
+
+def queue_encryption(key: kms.IKey | None) -> dict[str, Any]:
+    """Queue encryption props: SQS-managed keys by default, or the engine's customer managed key."""
+    if key is None:
+        return {"encryption": sqs.QueueEncryption.SQS_MANAGED}
+    return {"encryption": sqs.QueueEncryption.KMS, "encryption_master_key": key}
+
+
+def alarm_on_any(scope: Construct, id: str, metric: cloudwatch.IMetric, description: str) -> cloudwatch.Alarm:  # noqa: A002
+    """An alarm that fires when `metric` is at least 1 in one period; no data is not a breach."""
+    return cloudwatch.Alarm(
+        scope,
+        id,
+        metric=metric,
+        threshold=1,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarm_description=description,
+    )
+
+
+@jsii.implements(cdk.IStableNumberProducer)
+class _Produce:
+    """A lazy number: the payload lifetime depends on functions added after the bucket is defined."""
+
+    def __init__(self, produce: Any) -> None:
+        self._produce = produce
+
+    def produce(self) -> int:
+        """The number, computed at synth time."""
+        return int(self._produce())

@@ -1,0 +1,256 @@
+"""Run the example workflows on resources created in moto exactly as a synthesized template defines them.
+
+Run by test_agreement.py in a fresh interpreter whose PYTHONPATH starts with the runtime layer asset's `python/`
+directory and the functions' code asset: what is imported is what Lambda would load. Usage:
+`python agreement_probe.py <request.json>`; prints one JSON report on its last line.
+
+A tiny stand-in for CloudFormation: it gives unnamed resources deterministic names, creates the journal table,
+queues, bucket, schedule groups and roles with the template's properties, and resolves Ref / Fn::GetAtt /
+Fn::Join in the functions' environments to those concrete values.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+REGION = "us-west-2"
+ACCOUNT = "123456789012"
+PSEUDO = {
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT,
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+def load_runtime(layer_python: Path, runtime_source: Path) -> Any:
+    """Import durable_runtime from the layer; only its local-only `testing` subpackage comes from the source."""
+    import durable_runtime
+
+    assert Path(durable_runtime.__file__).is_relative_to(layer_python), durable_runtime.__file__
+    # The layer leaves out `testing` (it needs moto): resolve that subpackage, and only that, from the source.
+    durable_runtime.__path__.append(str(runtime_source))
+    return durable_runtime
+
+
+class Stack:
+    """The template's resources, with the physical names and attributes a deployment would give them."""
+
+    def __init__(self, template: dict[str, Any], stack_name: str) -> None:
+        self.resources: dict[str, dict[str, Any]] = template["Resources"]
+        self.stack_name = stack_name
+        self.refs: dict[str, str] = {}
+        self.attributes: dict[tuple[str, str], str] = {}
+
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == resource_type}
+
+    def name(self, logical_id: str, limit: int, *, lower: bool = False) -> str:
+        name = f"{self.stack_name}-{logical_id}"[:limit]
+        return name.lower() if lower else name
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if "Ref" in value:
+            return PSEUDO.get(value["Ref"]) or self.refs[value["Ref"]]
+        if "Fn::GetAtt" in value:
+            logical_id, attribute = value["Fn::GetAtt"]
+            return self.attributes[(logical_id, attribute)]
+        if "Fn::Join" in value:
+            delimiter, items = value["Fn::Join"]
+            return delimiter.join(str(self.resolve(item)) for item in items)
+        return {key: self.resolve(item) for key, item in value.items()}
+
+
+def create_resources(stack: Stack, session: Any) -> None:
+    """Create what the functions' environments name, as the template defines it."""
+    for logical_id in stack.of_type("AWS::Lambda::Function"):
+        name = stack.name(logical_id, 64)
+        stack.refs[logical_id] = name
+        stack.attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    for logical_id in stack.of_type("AWS::ApiGateway::RestApi"):
+        stack.refs[logical_id] = "a1b2c3d4e5"
+    _create_tables(stack, session.client("dynamodb"))
+    _create_queues(stack, session.client("sqs"))
+    for logical_id in stack.of_type("AWS::S3::Bucket"):
+        bucket = stack.name(logical_id, 63, lower=True)
+        session.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        stack.refs[logical_id] = bucket
+        stack.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{bucket}"
+    for logical_id, group in stack.of_type("AWS::Scheduler::ScheduleGroup").items():
+        session.client("scheduler").create_schedule_group(Name=group["Properties"]["Name"])
+        stack.refs[logical_id] = group["Properties"]["Name"]
+    for logical_id, role in stack.of_type("AWS::IAM::Role").items():
+        name = stack.name(logical_id, 64)
+        document = stack.resolve(role["Properties"]["AssumeRolePolicyDocument"])
+        arn = session.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(document))
+        stack.refs[logical_id] = name
+        stack.attributes[(logical_id, "Arn")] = arn["Role"]["Arn"]
+
+
+def _create_tables(stack: Stack, dynamodb: Any) -> None:
+    for logical_id, table in stack.of_type("AWS::DynamoDB::Table").items():
+        props, name = table["Properties"], stack.name(logical_id, 255)
+        dynamodb.create_table(
+            TableName=name,
+            BillingMode=props["BillingMode"],
+            KeySchema=props["KeySchema"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            GlobalSecondaryIndexes=props.get("GlobalSecondaryIndexes", []),
+        )
+        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
+        stack.refs[logical_id] = name
+        stack.attributes[(logical_id, "Arn")] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+
+
+# Queue properties whose CloudFormation name is also their SQS attribute name.
+QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "SqsManagedSseEnabled", "RedrivePolicy")
+
+
+def _create_queues(stack: Stack, sqs: Any) -> None:
+    queues = stack.of_type("AWS::SQS::Queue")
+    # Dead-letter queues first: the others' redrive policies name them.
+    for logical_id, queue in sorted(queues.items(), key=lambda item: "RedrivePolicy" in item[1]["Properties"]):
+        props = queue["Properties"]
+        attributes = {
+            key: json.dumps(stack.resolve(value)) if isinstance(value, dict) else json.dumps(value).strip('"')
+            for key, value in props.items()
+            if key in QUEUE_ATTRIBUTES
+        }
+        url = sqs.create_queue(QueueName=stack.name(logical_id, 80), Attributes=attributes)["QueueUrl"]
+        stack.refs[logical_id] = url
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        stack.attributes[(logical_id, "Arn")] = arn
+
+
+def leading_keys(stack: Stack, function_id: str) -> list[str]:
+    """The dynamodb:LeadingKeys patterns of the function's own policy, resolved."""
+    role_id = stack.resources[function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    patterns = []
+    for policy in stack.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_id} not in policy["Properties"]["Roles"]:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            condition = statement.get("Condition", {}).get("ForAllValues:StringLike", {})
+            patterns += [stack.resolve(p) for p in condition.get("dynamodb:LeadingKeys", [])]
+    return patterns
+
+
+def string_like(pattern: str) -> re.Pattern[str]:
+    """IAM's StringLike: `*` is any run of characters, `?` any one character."""
+    return re.compile("".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern) + r"\Z")
+
+
+def run_order(runner: Any) -> dict[str, Any]:
+    order = {"order_id": "order-1", "items": [{"sku": "mug", "quantity": 2, "unit_price_cents": 1250}]}
+    result = runner.run(input=json.dumps(order))
+    return {"status": result.status.value, "result": json.loads(result.result or "null")}
+
+
+def run_fraud_review(runner: Any) -> dict[str, Any]:
+    arn = runner.run_async(input=json.dumps({"order_id": "order-7", "amount_cents": 990}))
+    callback_id = runner.wait_for_callback(arn, "fraud_review")
+    runner.send_callback_success(callback_id, b'{"decision": "approve"}')
+    result = runner.wait_for_result(arn)
+    return {"status": result.status.value, "result": json.loads(result.result or "null")}
+
+
+WORKFLOWS = {"order_workflow": run_order, "fraud_review": run_fraud_review}
+
+
+def run_function(stack: Stack, logical_id: str, code_dir: Path) -> dict[str, Any]:
+    """Run one function's workflow through the local runner, on the resources its environment names."""
+    from durable_runtime import contract as c
+    from durable_runtime.testing import DurableFunctionTestRunner
+
+    props = stack.resources[logical_id]["Properties"]
+    environment = {key: str(stack.resolve(value)) for key, value in props["Environment"]["Variables"].items()}
+    module_name, function_name = props["Handler"].rsplit(".", 1)
+    module = importlib.import_module(module_name)
+    assert Path(module.__file__ or "").is_relative_to(code_dir), module.__file__
+    with DurableFunctionTestRunner(
+        getattr(module, function_name),
+        function_name=stack.refs[logical_id],
+        execution_timeout=int(environment[c.ENV_EXECUTION_TIMEOUT_SECONDS]),
+        environment=environment,
+        region=REGION,
+        account_id=ACCOUNT,
+    ) as runner:
+        outcome = WORKFLOWS[module_name](runner)
+        items = runner.scan_table()
+    patterns = [string_like(p) for p in leading_keys(stack, logical_id)]
+    own = [i for i in items if f":function:{stack.refs[logical_id]}/" in i[c.PARTITION_KEY]["S"]]
+    own_keys = {i[c.PARTITION_KEY]["S"] for i in own}
+    return {
+        **outcome,
+        "journal_keys": sorted(own_keys),
+        "keys_outside_policy": sorted(k for k in own_keys if not any(p.match(k) for p in patterns)),
+        "listing_keys": sorted({i[c.LIST_INDEX_PARTITION_KEY]["S"] for i in own if c.LIST_INDEX_PARTITION_KEY in i}),
+        "function_arn": stack.attributes[(logical_id, "Arn")],
+    }
+
+
+def callback_handler_services(stack: Stack) -> str:
+    """Build the callback handler's engine services from its environment in the template, as Lambda would."""
+    from durable_runtime.engine.services import services_from_environment
+
+    (handler_id,) = [
+        k
+        for k, v in stack.of_type("AWS::Lambda::Function").items()
+        if v["Properties"]["Handler"].startswith("durable_runtime.")
+    ]
+    variables = stack.resolve(stack.resources[handler_id]["Properties"]["Environment"]["Variables"])
+    # Lambda sets these in every function's environment.
+    variables.update({"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION})
+    saved = dict(os.environ)
+    os.environ.update(variables)
+    try:
+        services_from_environment()
+    except Exception as error:  # noqa: BLE001 - reported to the test, which decides
+        return f"{type(error).__name__}: {error}"
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return "ok"
+
+
+def main(request_path: str) -> None:
+    request = json.loads(Path(request_path).read_text())
+    runtime = load_runtime(Path(request["layer_python"]), Path(request["runtime_source"]))
+    import boto3
+    from moto import mock_aws
+
+    stack = Stack(json.loads(Path(request["template"]).read_text()), request["stack_name"])
+    report: dict[str, Any] = {"runtime_file": runtime.__file__, "functions": {}}
+    with mock_aws():
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        )
+        create_resources(stack, session)
+        for logical_id, code_dir in request["functions"].items():
+            report["functions"][logical_id] = run_function(stack, logical_id, Path(code_dir))
+        report["callback_handler_services"] = callback_handler_services(stack)
+    layer = Path(request["layer_python"])
+    report["modules_outside_layer"] = sorted(
+        name
+        for name, module in sys.modules.items()
+        if name.startswith("durable_runtime")
+        and not name.startswith("durable_runtime.testing")
+        and getattr(module, "__file__", None)
+        and not Path(module.__file__).is_relative_to(layer)
+    )
+    assert not report["modules_outside_layer"], report["modules_outside_layer"]
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

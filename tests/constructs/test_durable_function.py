@@ -1,0 +1,450 @@
+"""DurableFunction: defaults, environment, version pinning, timers, least-privilege grants, metrics, validation."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+
+from durable_constructs import DurableEngine, DurableFunction, DurableValidationError
+from durable_runtime import contract
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from conftest import Synthesized
+
+DLQ_AGE_SECONDS = 6 * 3600
+
+
+def _build(src: Path) -> Callable[[cdk.App], tuple[cdk.Stack, dict[str, Any]]]:
+    def build(app: cdk.App) -> tuple[cdk.Stack, dict[str, Any]]:
+        # The minimal use in an existing app, exactly as the README shows it.
+        stack = cdk.Stack(app, "Shop")
+        orders = DurableFunction(stack, "Orders", handler="orders.handler", code=lambda_.Code.from_asset(str(src)))
+
+        refunds = DurableFunction(
+            stack,
+            "Refunds",
+            handler="orders.refund",
+            code=lambda_.Code.from_asset(str(src)),
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            execution_timeout=cdk.Duration.days(366),
+            retention=cdk.Duration.days(90),
+            memory_size=1024,
+            timeout=cdk.Duration.minutes(15),
+            environment={"STAGE": "test"},
+            alias_name="prod",
+            timer_batch_size=5,
+        )
+        timeout = cdk.CfnParameter(stack, "TimeoutSeconds", type="Number", default=3600)
+        tokens = DurableFunction(
+            stack,
+            "Tokens",
+            handler="orders.handler",
+            code=lambda_.Code.from_asset(str(src)),
+            execution_timeout=cdk.Duration.seconds(timeout.value_as_number),
+            memory_size=cdk.CfnParameter(stack, "Memory", type="Number", default=256).value_as_number,
+        )
+        starter = iam.Role(stack, "Starter", assumed_by=iam.AccountRootPrincipal())
+        reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+        orders.grant_start_execution(starter)
+        orders.grant_read_history(reader)
+        return stack, {"orders": orders, "refunds": refunds, "tokens": tokens, "starter": starter, "reader": reader}
+
+    return build
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory: pytest.TempPathFactory, synthesize: Callable[..., Synthesized]) -> Synthesized:
+    src = tmp_path_factory.mktemp("src")
+    (src / "orders.py").write_text("def handler(event, context):\n    return event\n\nrefund = handler\n")
+    return synthesize(tmp_path_factory.mktemp("functions"), _build(src))
+
+
+def _props(synth: Synthesized, construct: Any) -> dict[str, Any]:
+    return synth.resources[synth.logical_id(construct)]["Properties"]
+
+
+def _ref(synth: Synthesized, construct: Any) -> dict[str, str]:
+    return {"Ref": synth.logical_id(construct)}
+
+
+def _arn(synth: Synthesized, construct: Any) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [synth.logical_id(construct), "Arn"]}
+
+
+def _own_keys(synth: Synthesized, function: DurableFunction) -> dict[str, Any]:
+    """`arn:<partition>:lambda:<region>:<account>:function:<name>`, as the policy spells it."""
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":lambda:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":function:",
+                _ref(synth, function.function),
+                "/durable-execution/*",
+            ],
+        ]
+    }
+
+
+def _policies_of(synth: Synthesized, role: Any) -> dict[str, list[dict[str, Any]]]:
+    role_ref = _ref(synth, role)
+    return {
+        logical_id: policy["Properties"]["PolicyDocument"]["Statement"]
+        for logical_id, policy in synth.of_type("AWS::IAM::Policy").items()
+        if role_ref in policy["Properties"]["Roles"]
+    }
+
+
+def _statements(synth: Synthesized, role: Any) -> list[dict[str, Any]]:
+    return [statement for statements in _policies_of(synth, role).values() for statement in statements]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return sorted([actions] if isinstance(actions, str) else actions)
+
+
+# region defaults and environment
+def test_minimal_use_gets_python_313_arm64_the_layer_and_sane_sizes(synth: Synthesized) -> None:
+    orders = synth.objects["orders"]
+    props = _props(synth, orders.function)
+
+    assert (props["Runtime"], props["Architectures"], props["Handler"]) == ("python3.13", ["arm64"], "orders.handler")
+    assert props["Layers"] == [_ref(synth, orders.engine.layer)]
+    assert (props["MemorySize"], props["Timeout"]) == (512, 300)
+    assert props["LoggingConfig"] == {"LogGroup": _ref(synth, orders.node.find_child("LogGroup"))}
+
+
+def test_functions_of_a_stack_share_one_engine_created_at_its_root(synth: Synthesized) -> None:
+    orders, refunds, tokens = (synth.objects[name] for name in ("orders", "refunds", "tokens"))
+
+    assert orders.engine is refunds.engine is tokens.engine
+    assert orders.engine.node.path == "Shop/DurableEngine"
+    assert len(synth.of_type("AWS::DynamoDB::Table")) == 1
+    assert len(synth.of_type("AWS::Lambda::LayerVersion")) == 1
+    assert orders.engine.functions == [orders, refunds, tokens]
+
+
+def test_environment_names_the_engine_and_timer_resources(synth: Synthesized) -> None:
+    orders = synth.objects["orders"]
+    engine, timers = orders.engine, orders.timers
+
+    variables = _props(synth, orders.function)["Environment"]["Variables"]
+    assert variables == {
+        contract.ENV_JOURNAL_TABLE: _ref(synth, engine.journal),
+        contract.ENV_PAYLOAD_BUCKET: _ref(synth, engine.payload_bucket),
+        contract.ENV_TIMER_QUEUE_URL: _ref(synth, timers.queue),
+        contract.ENV_TIMER_QUEUE_ARN: _arn(synth, timers.queue),
+        contract.ENV_SCHEDULE_GROUP: _props(synth, timers.schedule_group)["Name"],
+        contract.ENV_SCHEDULER_ROLE_ARN: _arn(synth, timers.scheduler_role),
+        contract.ENV_EXECUTION_TIMEOUT_SECONDS: str(contract.DEFAULT_EXECUTION_TIMEOUT_SECONDS),
+        contract.ENV_RETENTION_DAYS: str(contract.DEFAULT_RETENTION_DAYS),
+        contract.ENV_CALLBACK_BASE_URL: {
+            "Fn::Join": [
+                "",
+                [
+                    "https://",
+                    _ref(synth, engine.api),
+                    ".execute-api.",
+                    {"Ref": "AWS::Region"},
+                    ".",
+                    {"Ref": "AWS::URLSuffix"},
+                    "/v1",
+                ],
+            ]
+        },
+    }
+
+
+def test_props_reach_the_function_and_its_environment(synth: Synthesized) -> None:
+    props = _props(synth, synth.objects["refunds"].function)
+    variables = props["Environment"]["Variables"]
+
+    assert (props["Runtime"], props["MemorySize"], props["Timeout"]) == ("python3.14", 1024, 900)
+    assert variables["STAGE"] == "test"
+    assert variables[contract.ENV_EXECUTION_TIMEOUT_SECONDS] == str(366 * 86_400)
+    assert variables[contract.ENV_RETENTION_DAYS] == "90"
+
+
+def test_unresolved_tokens_are_not_validated(synth: Synthesized) -> None:
+    props = _props(synth, synth.objects["tokens"].function)
+
+    assert props["MemorySize"] == {"Ref": "Memory"}
+    assert props["Environment"]["Variables"][contract.ENV_EXECUTION_TIMEOUT_SECONDS] == {"Ref": "TimeoutSeconds"}
+    # Payloads must outlive an execution of unknown length: the longest allowed, plus the longest retention.
+    (rule,) = _props(synth, synth.objects["tokens"].engine.payload_bucket)["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == 366 + 90
+
+
+# endregion
+
+
+# region versions, async invocation and timers
+def _version_id(synth: Synthesized, function: DurableFunction) -> str:
+    (logical_id,) = [
+        logical_id
+        for logical_id, version in synth.of_type("AWS::Lambda::Version").items()
+        if version["Properties"]["FunctionName"] == _ref(synth, function.function)
+    ]
+    return logical_id
+
+
+def test_executions_pin_versions_behind_an_alias(synth: Synthesized) -> None:
+    orders = synth.objects["orders"]
+    version = _version_id(synth, orders)
+
+    assert _props(synth, orders.alias) == {
+        "FunctionName": _ref(synth, orders.function),
+        "FunctionVersion": {"Fn::GetAtt": [version, "Version"]},
+        "Name": "live",
+    }
+    assert synth.resources[version]["DeletionPolicy"] == "Retain"
+    assert _props(synth, synth.objects["refunds"].alias)["Name"] == "prod"
+
+
+def test_every_qualifier_retries_async_invokes_twice_then_dead_letters(synth: Synthesized) -> None:
+    orders = synth.objects["orders"]
+    function = _ref(synth, orders.function)
+    configs = [
+        resource
+        for resource in synth.of_type("AWS::Lambda::EventInvokeConfig").values()
+        if resource["Properties"]["FunctionName"] == function
+    ]
+
+    qualifiers = [json.dumps(config["Properties"]["Qualifier"]) for config in configs]
+    assert len(configs) == 3  # $LATEST, the current version, the alias
+    assert any('"$LATEST"' in q for q in qualifiers)
+    assert any("Version" in q for q in qualifiers)
+    assert any(synth.logical_id(orders.alias) in q or '"live"' in q for q in qualifiers)
+    for config in configs:
+        props = config["Properties"]
+        assert (props["MaximumRetryAttempts"], props["MaximumEventAgeInSeconds"]) == (2, DLQ_AGE_SECONDS)
+        assert props["DestinationConfig"] == {
+            "OnFailure": {"Destination": _arn(synth, orders.engine.dead_letter_queue)}
+        }
+    # The version's config stays with the version: executions pinned to it keep their failure destination.
+    (version_config,) = [c for c, q in zip(configs, qualifiers, strict=True) if "Version" in q]
+    assert version_config["DeletionPolicy"] == "Retain"
+
+
+def test_alias_consumes_its_own_timer_queue_reporting_partial_failures(synth: Synthesized) -> None:
+    orders = synth.objects["orders"]
+    (mapping,) = [
+        m["Properties"]
+        for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["EventSourceArn"] == _arn(synth, orders.timers.queue)
+    ]
+
+    # The alias, as "<function name>:live".
+    assert synth.logical_id(orders.alias) in json.dumps(mapping["FunctionName"])
+    assert json.dumps(mapping["FunctionName"]).endswith('":live"]]}')
+    assert mapping["BatchSize"] == 10
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert synth.resources[synth.logical_id(orders.alias)]["DependsOn"] == [synth.logical_id(orders.policy)]
+
+
+def test_timer_queue_is_encrypted_dead_letters_and_outlasts_the_function_timeout(synth: Synthesized) -> None:
+    orders, refunds = synth.objects["orders"], synth.objects["refunds"]
+
+    assert _props(synth, orders.timers.queue) == {
+        "RedrivePolicy": {"deadLetterTargetArn": _arn(synth, orders.engine.dead_letter_queue), "maxReceiveCount": 5},
+        "SqsManagedSseEnabled": True,
+        "VisibilityTimeout": 6 * 300,
+    }
+    assert _props(synth, refunds.timers.queue)["VisibilityTimeout"] == 6 * 900
+
+
+def test_scheduler_role_can_only_send_to_its_functions_timer_queue(synth: Synthesized) -> None:
+    orders = synth.objects["orders"]
+    role = _props(synth, orders.timers.scheduler_role)
+
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+            "Effect": "Allow",
+            "Principal": {"Service": "scheduler.amazonaws.com"},
+        }
+    ]
+    assert _statements(synth, orders.timers.scheduler_role) == [
+        {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": _arn(synth, orders.timers.queue)}
+    ]
+
+
+# endregion
+
+
+# region least privilege
+def test_function_policy_is_exactly_what_the_runtime_calls(synth: Synthesized) -> None:
+    orders = synth.objects["orders"]
+    engine, timers = orders.engine, orders.timers
+    statements = _policies_of(synth, orders.function.role)[synth.logical_id(orders.policy.node.default_child)]
+
+    journal, payloads, timer, schedules, pass_role, invoke = statements
+    assert _actions(journal) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    assert journal["Resource"] == _arn(synth, engine.journal)
+    assert journal["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [_own_keys(synth, orders)]}}
+    assert (_actions(payloads), payloads["Resource"]) == (
+        ["s3:GetObject", "s3:PutObject"],
+        {"Fn::Join": ["", [_arn(synth, engine.payload_bucket), "/payloads/*"]]},
+    )
+    assert (timer["Action"], timer["Resource"]) == ("sqs:SendMessage", _arn(synth, timers.queue))
+    group = _props(synth, timers.schedule_group)["Name"]
+    assert schedules["Action"] == "scheduler:CreateSchedule"
+    assert json.dumps(schedules["Resource"]).endswith(f':schedule/{group}/*"]]}}')
+    assert pass_role == {
+        "Action": "iam:PassRole",
+        "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+        "Effect": "Allow",
+        "Resource": _arn(synth, timers.scheduler_role),
+    }
+    assert (invoke["Action"], invoke["Resource"]) == (
+        "lambda:InvokeFunction",
+        {"Fn::Join": ["", [_arn(synth, orders.function), ":*"]]},
+    )
+
+
+def test_no_policy_grants_a_bare_wildcard_or_wildcard_action(synth: Synthesized) -> None:
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            assert statement["Resource"] != "*"
+            assert not any("*" in action for action in _actions(statement)), statement
+
+
+def test_grant_start_execution_resolves_records_and_invokes_versions(synth: Synthesized) -> None:
+    orders = synth.objects["orders"]
+    statements = {tuple(_actions(s)): s for s in _statements(synth, synth.objects["starter"])}
+
+    versions = {"Fn::Join": ["", [_arn(synth, orders.function), ":*"]]}
+    assert statements[("lambda:GetFunction",)]["Resource"] == [_arn(synth, orders.function), versions]
+    assert statements[("lambda:InvokeFunction",)]["Resource"] == versions
+    journal = statements[("dynamodb:GetItem", "dynamodb:PutItem")]
+    assert journal["Resource"] == _arn(synth, orders.engine.journal)
+    assert journal["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [_own_keys(synth, orders)]}}
+    assert len(statements) == 3
+
+
+def test_grant_read_history_reads_own_records_and_lists_by_function_only(synth: Synthesized) -> None:
+    orders = synth.objects["orders"]
+    statements = _statements(synth, synth.objects["reader"])
+
+    records, index, payloads = statements
+    assert _actions(records) == ["dynamodb:GetItem", "dynamodb:Query"]
+    assert records["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [_own_keys(synth, orders)]}}
+    assert index["Action"] == "dynamodb:Query"
+    assert index["Resource"] == {
+        "Fn::Join": ["", [_arn(synth, orders.engine.journal), f"/index/{contract.LIST_INDEX_NAME}"]]
+    }
+    function_arn = _own_keys(synth, orders)["Fn::Join"][1][:-1]  # the unqualified ARN: no wildcard
+    assert index["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [{"Fn::Join": ["", function_arn]}]}
+    }
+    assert (payloads["Action"], payloads["Resource"]) == (
+        "s3:GetObject",
+        {"Fn::Join": ["", [_arn(synth, orders.engine.payload_bucket), "/payloads/*"]]},
+    )
+
+
+# endregion
+
+
+# region metrics and construct tree
+@pytest.mark.parametrize(
+    ("method", "name"),
+    [
+        ("metric_executions_started", "ExecutionsStarted"),
+        ("metric_executions_succeeded", "ExecutionsSucceeded"),
+        ("metric_executions_failed", "ExecutionsFailed"),
+        ("metric_executions_timed_out", "ExecutionsTimedOut"),
+    ],
+)
+def test_execution_metrics_sum_per_function(synth: Synthesized, method: str, name: str) -> None:
+    orders = synth.objects["orders"]
+    metric = getattr(orders, method)()
+
+    assert (metric.namespace, metric.metric_name, metric.statistic) == (contract.METRIC_NAMESPACE, name, "Sum")
+    assert metric.period.to_seconds() == 300
+    assert synth.stack.resolve(metric.dimensions) == {"FunctionName": _ref(synth, orders.function)}
+
+
+def test_metric_options_override_the_defaults(synth: Synthesized) -> None:
+    metric = synth.objects["orders"].metric_executions_failed(statistic="Maximum", period=cdk.Duration.hours(1))
+
+    assert (metric.statistic, metric.period.to_seconds()) == ("Maximum", 3600)
+
+
+def test_alarms_watch_failed_executions_errors_and_throttles(synth: Synthesized) -> None:
+    orders = synth.objects["orders"]
+    alarms = {alarm.node.id: _props(synth, alarm) for alarm in orders.alarms}
+
+    assert alarms["ExecutionsFailedAlarm"]["Namespace"] == contract.METRIC_NAMESPACE
+    assert (alarms["ErrorsAlarm"]["MetricName"], alarms["ThrottlesAlarm"]["MetricName"]) == ("Errors", "Throttles")
+    assert set(orders.alarms) <= set(orders.engine.alarms)
+
+
+def test_construct_ids_are_a_stable_contract(synth: Synthesized) -> None:
+    orders = synth.objects["orders"]
+
+    assert {child.node.id for child in orders.node.children} == {
+        "Resource",
+        "ServiceRole",
+        "LogGroup",
+        "DurablePolicy",
+        "TimerQueue",
+        "ScheduleGroup",
+        "SchedulerRole",
+        "Alias",
+        "ExecutionsFailedAlarm",
+        "ErrorsAlarm",
+        "ThrottlesAlarm",
+    }
+    assert orders.node.default_child is orders.function
+    assert orders.function.node.path == "Shop/Orders/Resource"
+
+
+# endregion
+
+
+# region validation at synth time
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"execution_timeout": cdk.Duration.days(367)}, r"execution_timeout is 367 days .*1 second to 366 days"),
+        ({"execution_timeout": cdk.Duration.millis(500)}, r"execution_timeout is 500 millis.*1 second to 366 days"),
+        ({"retention": cdk.Duration.hours(12)}, r"retention is 12 hours: allowed range is 1 to 90 whole days"),
+        ({"retention": cdk.Duration.days(91)}, r"retention is 91 days: allowed range is 1 to 90 whole days"),
+        ({"runtime": lambda_.Runtime.NODEJS_22_X}, r"runtime is nodejs22\.x: .*needs a Python runtime"),
+        ({"runtime": lambda_.Runtime.PYTHON_3_10}, r"runtime is python3\.10: .*python3\.11 or later"),
+        ({"memory_size": 64}, r"memory_size is 64 MB: allowed range is 128 to 10240 MB"),
+        ({"memory_size": 10_241}, r"memory_size is 10241 MB: allowed range is 128 to 10240 MB"),
+        ({"environment": {contract.ENV_JOURNAL_TABLE: "mine"}}, rf"environment sets {contract.ENV_JOURNAL_TABLE}"),
+    ],
+)
+def test_bad_input_fails_at_synth_time_showing_value_and_range(props: dict[str, Any], message: str) -> None:
+    stack = cdk.Stack(cdk.App(), "Invalid")
+
+    with pytest.raises(DurableValidationError, match=message):
+        DurableFunction(stack, "Bad", handler="index.handler", code=lambda_.Code.from_inline("x = 1"), **props)
+    assert not [node for node in stack.node.find_all() if isinstance(node, DurableEngine)]
+
+
+def test_validation_error_is_a_value_error() -> None:
+    assert issubclass(DurableValidationError, ValueError)
+    assert re.search("DurableValidationError", DurableValidationError.__name__)
+
+
+# endregion

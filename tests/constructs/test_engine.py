@@ -1,0 +1,435 @@
+"""DurableEngine: journal, payloads, dead letters, callback API and alarms, by default and fully configured."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Match
+
+from durable_constructs import DurableEngine, DurableValidationError
+from durable_runtime import contract
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from conftest import Synthesized
+
+CODE = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
+
+
+def _build(app: cdk.App) -> tuple[cdk.Stack, dict[str, Any]]:
+    stack = cdk.Stack(app, "Engines")
+    default = DurableEngine(stack, "Default")
+    orders = default.add_function("Orders", handler="index.handler", code=CODE)
+
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    topic = sns.Topic(stack, "AlarmTopic", master_key=key, enforce_ssl=True)
+    access_logs = s3.Bucket(stack, "AccessLogs", enforce_ssl=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL)
+    cdk.Validations.of(access_logs).acknowledge(
+        cdk.Acknowledgment(id="AwsSolutions-S1", reason="This is the test stack's access log bucket itself.")
+    )
+    custom = DurableEngine(
+        stack,
+        "Custom",
+        encryption_key=key,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+        deletion_protection=True,
+        callback_iam_auth=True,
+        callback_throttling_rate_limit=10,
+        callback_throttling_burst_limit=20,
+        log_retention=logs.RetentionDays.ONE_WEEK,
+        alarm_topic=topic,
+        payload_access_logs_bucket=access_logs,
+    )
+    refunds = custom.add_function(
+        "Refunds",
+        handler="index.handler",
+        code=CODE,
+        execution_timeout=cdk.Duration.days(30),
+        retention=cdk.Duration.days(7),
+    )
+    caller = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())
+    custom.grant_send_callback(caller)
+    objects = {"default": default, "custom": custom, "orders": orders, "refunds": refunds, "key": key}
+    return stack, {**objects, "topic": topic, "caller": caller, "access_logs": access_logs}
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory: pytest.TempPathFactory, synthesize: Callable[..., Synthesized]) -> Synthesized:
+    return synthesize(tmp_path_factory.mktemp("engine"), _build)
+
+
+def _one(synth: Synthesized, construct: Any) -> dict[str, Any]:
+    return synth.resources[synth.logical_id(construct)]
+
+
+def _ref(synth: Synthesized, construct: Any) -> dict[str, str]:
+    return {"Ref": synth.logical_id(construct)}
+
+
+def _arn(synth: Synthesized, construct: Any) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [synth.logical_id(construct), "Arn"]}
+
+
+# region journal
+def test_journal_has_the_contract_key_schema_index_and_ttl(synth: Synthesized) -> None:
+    journal = _one(synth, synth.objects["default"].journal)["Properties"]
+
+    assert journal["KeySchema"] == [
+        {"AttributeName": contract.PARTITION_KEY, "KeyType": "HASH"},
+        {"AttributeName": contract.SORT_KEY, "KeyType": "RANGE"},
+    ]
+    assert sorted(journal["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
+        [
+            {"AttributeName": contract.PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": contract.SORT_KEY, "AttributeType": "S"},
+            {"AttributeName": contract.LIST_INDEX_PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": contract.LIST_INDEX_SORT_KEY, "AttributeType": "N"},
+        ],
+        key=lambda a: a["AttributeName"],
+    )
+    assert journal["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": contract.LIST_INDEX_NAME,
+            "KeySchema": [
+                {"AttributeName": contract.LIST_INDEX_PARTITION_KEY, "KeyType": "HASH"},
+                {"AttributeName": contract.LIST_INDEX_SORT_KEY, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
+    assert journal["TimeToLiveSpecification"] == {"AttributeName": contract.TTL_ATTRIBUTE, "Enabled": True}
+
+
+def test_journal_is_on_demand_recoverable_encrypted_and_retained_by_default(synth: Synthesized) -> None:
+    journal = _one(synth, synth.objects["default"].journal)
+
+    assert journal["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert journal["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert journal["Properties"]["SSESpecification"] == {"SSEEnabled": True}  # AWS managed key
+    assert journal["Properties"]["DeletionProtectionEnabled"] is False
+    assert (journal["DeletionPolicy"], journal["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+def test_journal_takes_a_customer_key_deletion_protection_and_removal_policy(synth: Synthesized) -> None:
+    journal = _one(synth, synth.objects["custom"].journal)
+
+    assert journal["Properties"]["SSESpecification"] == {
+        "KMSMasterKeyId": _arn(synth, synth.objects["key"]),
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+    }
+    assert journal["Properties"]["DeletionProtectionEnabled"] is True
+    assert journal["DeletionPolicy"] == "Delete"
+
+
+# endregion
+
+
+# region payloads and dead letters
+def test_payload_bucket_is_private_tls_only_encrypted_and_retained(synth: Synthesized) -> None:
+    bucket = _one(synth, synth.objects["default"].payload_bucket)
+
+    assert bucket["Properties"]["BucketEncryption"] == {
+        "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+    }
+    assert bucket["Properties"]["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["DeletionPolicy"] == "Retain"
+    synth.template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "Bucket": _ref(synth, synth.objects["default"].payload_bucket),
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            },
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("engine", "days"),
+    [
+        ("default", 1 + contract.DEFAULT_RETENTION_DAYS),  # its function: 1-day executions, 14 days retention
+        ("custom", 30 + 7),  # its function: 30-day executions, 7 days retention
+    ],
+)
+def test_payloads_expire_after_the_longest_execution_plus_retention(synth: Synthesized, engine: str, days: int) -> None:
+    rules = _one(synth, synth.objects[engine].payload_bucket)["Properties"]["LifecycleConfiguration"]["Rules"]
+
+    assert rules == [
+        {
+            "Id": "ExpirePayloads",
+            "Prefix": "payloads/",
+            "ExpirationInDays": days,
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+            "Status": "Enabled",
+        }
+    ]
+
+
+def test_payload_bucket_takes_a_customer_key_and_access_logs(synth: Synthesized) -> None:
+    bucket = _one(synth, synth.objects["custom"].payload_bucket)["Properties"]
+
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
+        {
+            "BucketKeyEnabled": True,
+            "ServerSideEncryptionByDefault": {
+                "KMSMasterKeyID": _arn(synth, synth.objects["key"]),
+                "SSEAlgorithm": "aws:kms",
+            },
+        }
+    ]
+    assert bucket["LoggingConfiguration"] == {
+        "DestinationBucketName": {"Ref": synth.logical_id(synth.objects["access_logs"])},
+        "LogFilePrefix": "durable-payloads/",
+    }
+
+
+def test_dead_letter_queue_is_encrypted_tls_only_and_keeps_messages_14_days(synth: Synthesized) -> None:
+    default = _one(synth, synth.objects["default"].dead_letter_queue)["Properties"]
+    custom = _one(synth, synth.objects["custom"].dead_letter_queue)["Properties"]
+
+    assert default == {"MessageRetentionPeriod": 14 * 86_400, "SqsManagedSseEnabled": True}
+    assert custom == {"MessageRetentionPeriod": 14 * 86_400, "KmsMasterKeyId": _arn(synth, synth.objects["key"])}
+    synth.template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "Queues": [_ref(synth, synth.objects["default"].dead_letter_queue)],
+            "PolicyDocument": {
+                "Statement": [
+                    Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+                ]
+            },
+        },
+    )
+
+
+# endregion
+
+
+# region callback API
+def _methods(synth: Synthesized, engine: DurableEngine) -> dict[str, dict[str, Any]]:
+    api = synth.logical_id(engine.api)
+    paths: dict[str, str] = {}
+    resources = synth.of_type("AWS::ApiGateway::Resource")
+
+    def path_of(resource_id: str) -> str:
+        if resource_id not in resources:
+            return ""
+        props = resources[resource_id]["Properties"]
+        parent = props["ParentId"]
+        parent_path = path_of(parent["Ref"]) if "Ref" in parent else ""
+        return f"{parent_path}/{props['PathPart']}"
+
+    for method in synth.of_type("AWS::ApiGateway::Method").values():
+        if method["Properties"]["RestApiId"] == {"Ref": api}:
+            paths[f"{method['Properties']['HttpMethod']} {path_of(method['Properties']['ResourceId']['Ref'])}"] = (
+                method["Properties"]
+            )
+    return paths
+
+
+def test_callback_api_has_exactly_the_three_post_routes_to_one_handler(synth: Synthesized) -> None:
+    engine = synth.objects["default"]
+    methods = _methods(synth, engine)
+
+    prefix = contract.CALLBACK_ROUTE_PREFIX
+    assert sorted(methods) == sorted(f"POST {prefix}/{{CallbackId}}/{action}" for action in contract.CALLBACK_ACTIONS)
+    handler = synth.logical_id(engine.callback_handler)
+    for method in methods.values():
+        assert method["AuthorizationType"] == "NONE"  # the callback id is the capability
+        assert method["RequestParameters"] == {"method.request.path.CallbackId": True}
+        assert "RequestValidatorId" in method
+        assert method["Integration"]["Type"] == "AWS_PROXY"
+        assert json.dumps(method["Integration"]["Uri"]).count(handler) == 1
+
+
+def test_callback_api_can_require_iam_auth(synth: Synthesized) -> None:
+    methods = _methods(synth, synth.objects["custom"])
+
+    assert {method["AuthorizationType"] for method in methods.values()} == {"AWS_IAM"}
+
+
+@pytest.mark.parametrize(("engine", "rate", "burst"), [("default", 100, 200), ("custom", 10, 20)])
+def test_callback_stage_is_throttled_and_access_logged_without_callback_ids(
+    synth: Synthesized, engine: str, rate: int, burst: int
+) -> None:
+    api = synth.logical_id(synth.objects[engine].api)
+    (stage,) = [
+        s["Properties"]
+        for s in synth.of_type("AWS::ApiGateway::Stage").values()
+        if s["Properties"]["RestApiId"] == {"Ref": api}
+    ]
+
+    assert stage["StageName"] == "v1"
+    assert stage["MethodSettings"] == [
+        {
+            "DataTraceEnabled": False,
+            "HttpMethod": "*",
+            "MetricsEnabled": True,
+            "ResourcePath": "/*",
+            "ThrottlingBurstLimit": burst,
+            "ThrottlingRateLimit": rate,
+        }
+    ]
+    log_format = json.loads(stage["AccessLogSetting"]["Format"])
+    assert log_format["resourcePath"] == "$context.resourcePath"  # the route template, never the id
+    assert "$context.path" not in stage["AccessLogSetting"]["Format"]
+    assert "DestinationArn" in stage["AccessLogSetting"]
+
+
+def test_callback_handler_runs_the_layers_handler_with_the_engine_resources(synth: Synthesized) -> None:
+    engine = synth.objects["default"]
+    handler = _one(synth, engine.callback_handler)["Properties"]
+
+    assert handler["Handler"] == "durable_runtime.callbacks.api.handler"
+    assert handler["Layers"] == [_ref(synth, engine.layer)]
+    assert "durable_runtime.callbacks.api.handler" in handler["Code"]["ZipFile"]
+    assert (handler["Runtime"], handler["Architectures"]) == ("python3.13", ["arm64"])
+    assert handler["Environment"]["Variables"] == {
+        contract.ENV_JOURNAL_TABLE: _ref(synth, engine.journal),
+        contract.ENV_PAYLOAD_BUCKET: _ref(synth, engine.payload_bucket),
+    }
+
+
+def _statements(synth: Synthesized, role: Any) -> list[dict[str, Any]]:
+    role_id = synth.logical_id(role)
+    return [
+        statement
+        for policy in synth.of_type("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_callback_handler_resumes_only_the_functions_of_its_engine(synth: Synthesized) -> None:
+    for engine, function in (("default", "orders"), ("custom", "refunds")):
+        statements = _statements(synth, synth.objects[engine].callback_handler.role)
+        invokes = [s for s in statements if s["Action"] == "lambda:InvokeFunction"]
+        fn = synth.objects[function].function
+        assert invokes == [
+            {
+                "Action": "lambda:InvokeFunction",
+                "Effect": "Allow",
+                "Resource": {"Fn::Join": ["", [_arn(synth, fn), ":*"]]},
+            }
+        ]
+
+
+def test_callback_handler_reads_and_writes_journal_records_of_every_function(synth: Synthesized) -> None:
+    engine = synth.objects["default"]
+    statements = _statements(synth, engine.callback_handler.role)
+
+    (journal,) = [s for s in statements if s["Resource"] == _arn(synth, engine.journal)]
+    assert sorted(journal["Action"]) == [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ]
+    assert "Condition" not in journal  # a callback id names an execution of any function sharing the engine
+
+
+def test_grant_send_callback_allows_post_on_the_callback_routes_only(synth: Synthesized) -> None:
+    (statement,) = _statements(synth, synth.objects["caller"])
+
+    assert statement["Action"] == "execute-api:Invoke"
+    routes = sorted(json.dumps(resource) for resource in statement["Resource"])
+    for route, action in zip(routes, sorted(contract.CALLBACK_ACTIONS), strict=True):
+        assert route.endswith(f'"/v1/POST{contract.CALLBACK_ROUTE_PREFIX}/*/{action}"]]}}')
+
+
+# endregion
+
+
+# region alarms
+def test_engine_alarms_on_dead_letters_and_callback_handler_errors_and_throttles(synth: Synthesized) -> None:
+    engine = synth.objects["default"]
+    alarms = {alarm.node.id: _one(synth, alarm)["Properties"] for alarm in engine.alarms}
+
+    dead_letters = alarms["DeadLettersAlarm"]
+    assert dead_letters["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert dead_letters["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [synth.logical_id(engine.dead_letter_queue), "QueueName"]}}
+    ]
+    assert (
+        alarms["CallbackHandlerErrorsAlarm"]["MetricName"],
+        alarms["CallbackHandlerThrottlesAlarm"]["MetricName"],
+    ) == (
+        "Errors",
+        "Throttles",
+    )
+    for alarm in alarms.values():
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert "AlarmActions" not in alarm
+
+
+def test_alarm_topic_receives_every_engine_and_function_alarm(synth: Synthesized) -> None:
+    engine = synth.objects["custom"]
+    topic = _ref(synth, synth.objects["topic"])
+
+    assert {alarm.node.id for alarm in engine.alarms} == {
+        "DeadLettersAlarm",
+        "CallbackHandlerErrorsAlarm",
+        "CallbackHandlerThrottlesAlarm",
+        "ExecutionsFailedAlarm",
+        "ErrorsAlarm",
+        "ThrottlesAlarm",
+    }
+    for alarm in engine.alarms:
+        assert _one(synth, alarm)["Properties"]["AlarmActions"] == [topic]
+
+
+# endregion
+
+
+# region construct tree
+def test_construct_ids_are_stable(synth: Synthesized) -> None:
+    engine = synth.objects["default"]
+
+    assert {child.node.id for child in engine.node.children} == {
+        "Journal",
+        "Payloads",
+        "DeadLetterQueue",
+        "RuntimeLayer",
+        "Callbacks",
+        "DeadLettersAlarm",
+        "CallbackHandlerErrorsAlarm",
+        "CallbackHandlerThrottlesAlarm",
+        "Orders",  # engine.add_function defines the function inside the engine
+    }
+    callbacks = engine.node.find_child("Callbacks")
+    assert {child.node.id for child in callbacks.node.children} == {"Handler", "Api", "AccessLogs", "ResumePolicy"}
+    assert engine.callback_handler.node.path.endswith("Callbacks/Handler/Resource")
+
+
+def test_of_stack_refuses_to_guess_between_two_engines(synth: Synthesized) -> None:
+    with pytest.raises(
+        DurableValidationError, match=r"has 2 durable engines .*Engines/Default, Engines/Custom.*engine="
+    ):
+        DurableEngine.of_stack(synth.stack)
+
+
+# endregion
+
+
+def test_every_synthesized_file_is_in_the_assembly(synth: Synthesized) -> None:
+    assert Path(synth.outdir, "manifest.json").is_file()
