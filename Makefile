@@ -10,6 +10,7 @@ PYTEST_ARGS ?= -n auto
 
 # Node 20 works with aws-cdk-lib but jsii prints a deprecation banner on every synth.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo test lint bench synth

@@ -6,6 +6,8 @@ them to resources and, for the journal, to partition keys.
 
 from __future__ import annotations
 
+from durable_runtime import contract
+
 # region journal (DynamoDB)
 # What a durable function does with its own executions' records: one Query per invocation, conditional writes.
 JOURNAL_RUN = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
@@ -20,8 +22,14 @@ JOURNAL_CALLBACK = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem
 # endregion
 
 # region payloads (S3): results too large for a journal item, under one key prefix
-PAYLOAD_PREFIX = "payloads/"
-PAYLOAD_KEY_PATTERN = f"{PAYLOAD_PREFIX}*"
+PAYLOAD_KEY_PATTERN = f"{contract.PAYLOAD_PREFIX}*"
+
+
+def payload_keys_of(function_name: str) -> str:
+    """The object keys of one function's payloads (the runtime puts each under `payloads/<function name>/`)."""
+    return f"{contract.PAYLOAD_PREFIX}{function_name}/*"
+
+
 PAYLOAD_READ_WRITE = ("s3:GetObject", "s3:PutObject")
 PAYLOAD_READ = ("s3:GetObject",)
 # endregion

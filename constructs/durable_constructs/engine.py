@@ -205,7 +205,7 @@ class DurableEngine(Construct):
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="ExpirePayloads",
-                    prefix=_perms.PAYLOAD_PREFIX,
+                    prefix=contract.PAYLOAD_PREFIX,
                     expiration=cdk.Duration.days(cdk.Lazy.number(_Produce(self._payload_lifetime_days))),
                     abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
                 )

@@ -24,12 +24,6 @@ if TYPE_CHECKING:
 
 # Lambda's retries of a failed asynchronous invoke are how a crashed invocation gets resumed (DESIGN §4).
 ASYNC_RETRY_ATTEMPTS = 2
-# Metric names and dimension of the executions the runtime reports, in namespace contract.METRIC_NAMESPACE.
-METRIC_EXECUTIONS_STARTED = "ExecutionsStarted"
-METRIC_EXECUTIONS_SUCCEEDED = "ExecutionsSucceeded"
-METRIC_EXECUTIONS_FAILED = "ExecutionsFailed"
-METRIC_EXECUTIONS_TIMED_OUT = "ExecutionsTimedOut"
-METRIC_DIMENSION = "FunctionName"
 
 
 class DurableFunction(Construct):
@@ -183,7 +177,7 @@ class DurableFunction(Construct):
             resource_name=f"{self.timers.schedule_group.schedule_group_name}/*",
             arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
         )
-        payload_objects = engine.payload_bucket.arn_for_objects(_perms.PAYLOAD_KEY_PATTERN)
+        payload_objects = engine.payload_bucket.arn_for_objects(_perms.payload_keys_of(self.function.function_name))
         statements = [
             self._journal_statement(_perms.JOURNAL_RUN),
             iam.PolicyStatement(actions=list(_perms.PAYLOAD_READ_WRITE), resources=[payload_objects]),
@@ -205,8 +199,8 @@ class DurableFunction(Construct):
         _nag.acknowledge_wildcard_resources(
             policy,
             [payload_objects, schedules, self._versions_arn],
-            "payloads/* is where the runtime keeps results too large for a journal item (object keys are hashes "
-            "of the execution, so the prefix cannot name one function); schedule/<its own group>/* are this "
+            "payloads/<its name>/* is where the runtime keeps this function's results too large for a journal "
+            "item; schedule/<its own group>/* are this "
             "function's one-time timers; <its ARN>:* are its own versions, which it invokes to resume executions "
             "pinned to them.",
         )
@@ -295,11 +289,13 @@ class DurableFunction(Construct):
             )
         )
         # Results too large for the journal are read back from the payload bucket.
-        payload_objects = self.engine.payload_bucket.arn_for_objects(_perms.PAYLOAD_KEY_PATTERN)
+        payload_objects = self.engine.payload_bucket.arn_for_objects(
+            _perms.payload_keys_of(self.function.function_name)
+        )
         _nag.acknowledge_grant(
             grantee,
             [payload_objects],
-            "Results too large for a journal item are objects under payloads/ (keys derive from the execution); "
+            "This function's results too large for a journal item are objects under payloads/<its name>/; "
             "reading an execution's result or history may read them back.",
         )
         return grant.combine(
@@ -331,25 +327,25 @@ class DurableFunction(Construct):
     # region metrics
     def metric_executions_started(self, **options: Any) -> cloudwatch.Metric:
         """Executions started per period (Sum over 5 minutes by default)."""
-        return self._metric(METRIC_EXECUTIONS_STARTED, options)
+        return self._metric(contract.METRIC_EXECUTIONS_STARTED, options)
 
     def metric_executions_succeeded(self, **options: Any) -> cloudwatch.Metric:
         """Executions that succeeded per period (Sum over 5 minutes by default)."""
-        return self._metric(METRIC_EXECUTIONS_SUCCEEDED, options)
+        return self._metric(contract.METRIC_EXECUTIONS_SUCCEEDED, options)
 
     def metric_executions_failed(self, **options: Any) -> cloudwatch.Metric:
         """Executions that failed per period (Sum over 5 minutes by default)."""
-        return self._metric(METRIC_EXECUTIONS_FAILED, options)
+        return self._metric(contract.METRIC_EXECUTIONS_FAILED, options)
 
     def metric_executions_timed_out(self, **options: Any) -> cloudwatch.Metric:
         """Executions that reached their execution timeout per period (Sum over 5 minutes by default)."""
-        return self._metric(METRIC_EXECUTIONS_TIMED_OUT, options)
+        return self._metric(contract.METRIC_EXECUTIONS_TIMED_OUT, options)
 
     def _metric(self, name: str, options: dict[str, Any]) -> cloudwatch.Metric:
         props: dict[str, Any] = {
             "namespace": contract.METRIC_NAMESPACE,
             "metric_name": name,
-            "dimensions_map": {METRIC_DIMENSION: self.function.function_name},
+            "dimensions_map": {contract.METRIC_DIMENSION: self.function.function_name},
             "statistic": "Sum",
             "period": cdk.Duration.minutes(5),
             **options,

@@ -61,6 +61,14 @@ SQS_MAX_DELAY_SECONDS = 900
 # endregion
 
 METRIC_NAMESPACE = "DurableKit"
+METRIC_DIMENSION = "FunctionName"
+METRIC_EXECUTIONS_STARTED = "ExecutionsStarted"
+METRIC_EXECUTIONS_SUCCEEDED = "ExecutionsSucceeded"
+METRIC_EXECUTIONS_FAILED = "ExecutionsFailed"
+METRIC_EXECUTIONS_TIMED_OUT = "ExecutionsTimedOut"
+METRIC_EXECUTIONS_STOPPED = "ExecutionsStopped"
+# Objects in the payload bucket live under this prefix, then the function's name (so grants can be per function).
+PAYLOAD_PREFIX = "payloads/"
 
 # region Callback API routes (same paths as the Lambda durable APIs)
 CALLBACK_ROUTE_PREFIX = "/durable-execution-callbacks"

@@ -300,7 +300,7 @@ def test_function_policy_is_exactly_what_the_runtime_calls(synth: Synthesized) -
     assert journal["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [_own_keys(synth, orders)]}}
     assert (_actions(payloads), payloads["Resource"]) == (
         ["s3:GetObject", "s3:PutObject"],
-        {"Fn::Join": ["", [_arn(synth, engine.payload_bucket), "/payloads/*"]]},
+        {"Fn::Join": ["", [_arn(synth, engine.payload_bucket), "/payloads/", _ref(synth, orders.function), "/*"]]},
     )
     assert (timer["Action"], timer["Resource"]) == ("sqs:SendMessage", _arn(synth, timers.queue))
     group = _props(synth, timers.schedule_group)["Name"]
@@ -355,7 +355,12 @@ def test_grant_read_history_reads_own_records_and_lists_by_function_only(synth: 
     }
     assert (payloads["Action"], payloads["Resource"]) == (
         "s3:GetObject",
-        {"Fn::Join": ["", [_arn(synth, orders.engine.payload_bucket), "/payloads/*"]]},
+        {
+            "Fn::Join": [
+                "",
+                [_arn(synth, orders.engine.payload_bucket), "/payloads/", _ref(synth, orders.function), "/*"],
+            ]
+        },
     )
 
 

@@ -13,6 +13,8 @@ from ..exceptions import ErrorObject, NonDeterministicExecutionError, SerDesErro
 from ..journal.records import EXECUTION_END_POSITION, INVOCATION_END_POSITION, ExecutionStatus, JournalEvent
 from .clock import is_due
 from .envelope import ResumeRequest
+from .ids import ExecutionArn
+from .metrics import emit
 from .state import InfrastructureFailure, InvocationAbandoned, InvocationState
 
 if TYPE_CHECKING:
@@ -26,6 +28,12 @@ log = logging.getLogger("durable_runtime")
 # Longest pause before looking again at an execution another invocation holds.
 _BUSY_RECHECK_MAX_SECONDS = 60
 CRASH_ERROR_TYPE = "Runtime.ExitError"
+_CLOSED_METRICS = {
+    ExecutionStatus.SUCCEEDED: c.METRIC_EXECUTIONS_SUCCEEDED,
+    ExecutionStatus.FAILED: c.METRIC_EXECUTIONS_FAILED,
+    ExecutionStatus.TIMED_OUT: c.METRIC_EXECUTIONS_TIMED_OUT,
+    ExecutionStatus.STOPPED: c.METRIC_EXECUTIONS_STOPPED,
+}
 
 
 class UnknownExecutionError(LookupError):
@@ -82,6 +90,8 @@ def run_invocation(
             _recheck_later(services, request, execution.lease_until or now)
             return InvocationOutcome(execution.arn, "PENDING")
         _record_lost_invocation(services, key, execution, leased)
+    if snapshot.last_invocation() == 0:
+        emit(c.METRIC_EXECUTIONS_STARTED, request.execution_arn.function_name)
     deadline = _deadline(lambda_context, now)
     state = InvocationState(
         services,
@@ -280,6 +290,8 @@ def _close(
         ended_at=now,
         expires_at=retention_end,
     )
+    if closed:
+        emit(_CLOSED_METRICS[status], ExecutionArn.parse(state.arn).function_name)
     if closed and state.execution.parent_arn and state.execution.parent_operation_id:
         resume_parent(state.services, state.execution.parent_arn, state.execution.parent_operation_id)
     return InvocationOutcome(state.arn, status.value, result, error)
@@ -287,7 +299,6 @@ def _close(
 
 def resume_parent(services: EngineServices, parent_arn: str, operation_id: str) -> None:
     """An execution started by `context.invoke` ended: wake the invoking execution to collect the outcome."""
-    from .ids import ExecutionArn
 
     parent = ExecutionArn.parse(parent_arn)
     request = ResumeRequest(parent, c.REASON_CHILD_COMPLETED, operation_id=operation_id)

@@ -101,22 +101,29 @@ def services_from_environment(session: Any = None) -> EngineServices:
     from ..journal.dynamodb import DynamoDBJournalStore
     from ..journal.payloads import S3PayloadStore
     from .clock import SystemClock
-    from .timers import AwsLambdaInvoker, AwsTimerService
+    from .timers import AwsLambdaInvoker, AwsTimerService, NoTimerQueue
 
     session = session or boto3.session.Session()
     table = _required(c.ENV_JOURNAL_TABLE)
-    return EngineServices(
-        store=DynamoDBJournalStore(session.client("dynamodb"), table),
-        payloads=S3PayloadStore(session.client("s3"), os.environ.get(c.ENV_PAYLOAD_BUCKET, "")),
-        timers=AwsTimerService(
+    queue_url = os.environ.get(c.ENV_TIMER_QUEUE_URL)
+    # The callback handler and DurableClient never set timers; only a durable function has a timer queue.
+    timers: TimerService = (
+        AwsTimerService(
             sqs=session.client("sqs"),
             scheduler=session.client("scheduler"),
-            queue_url=_required(c.ENV_TIMER_QUEUE_URL),
+            queue_url=queue_url,
             queue_arn=os.environ.get(c.ENV_TIMER_QUEUE_ARN, ""),
             schedule_group=os.environ.get(c.ENV_SCHEDULE_GROUP, "default"),
             scheduler_role_arn=os.environ.get(c.ENV_SCHEDULER_ROLE_ARN, ""),
             clock=SystemClock(),
-        ),
+        )
+        if queue_url
+        else NoTimerQueue()
+    )
+    return EngineServices(
+        store=DynamoDBJournalStore(session.client("dynamodb"), table),
+        payloads=S3PayloadStore(session.client("s3"), os.environ.get(c.ENV_PAYLOAD_BUCKET, "")),
+        timers=timers,
         invoker=AwsLambdaInvoker(session.client("lambda")),
         clock=SystemClock(),
         settings=EngineSettings.from_environment(),

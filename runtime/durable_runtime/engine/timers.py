@@ -101,6 +101,20 @@ class AwsTimerService:
             return  # the same timer was already set by an earlier attempt of this invocation
 
 
+class NoTimerQueue:
+    """For processes that never set timers (the callback handler, a client): setting one is a deployment error."""
+
+    def schedule(self, request: ResumeRequest, due_at: float) -> None:
+        """Refuse: this process has no timer queue."""
+        from ..contract import ENV_TIMER_QUEUE_URL
+        from ..exceptions import ValidationError
+
+        raise ValidationError(
+            f"cannot set a timer for {request.execution_arn}: {ENV_TIMER_QUEUE_URL} is not set; durable functions "
+            "get it from DurableFunction (durable_constructs)"
+        )
+
+
 class AwsLambdaInvoker:
     """LambdaInvoker on boto3's Lambda client."""
 

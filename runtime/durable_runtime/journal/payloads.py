@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 from typing import TYPE_CHECKING, Protocol
 
-from ..contract import INLINE_PAYLOAD_LIMIT_BYTES
+from ..contract import INLINE_PAYLOAD_LIMIT_BYTES, PAYLOAD_PREFIX
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -36,7 +36,7 @@ class S3PayloadStore:
     def put(self, journal_key: str, name: str, payload: str) -> str:
         """Write the object; its key is derived from the execution so retention rules can match it."""
         digest = hashlib.blake2b(journal_key.encode(), digest_size=16).hexdigest()
-        key = f"payloads/{digest}/{name}"
+        key = f"{PAYLOAD_PREFIX}{_function_name(journal_key)}/{digest}/{name}"
         self._client.put_object(Bucket=self._bucket, Key=key, Body=payload.encode(), ContentType="application/json")
         return key
 
@@ -65,6 +65,11 @@ def shrink_events(
                 details[field] = {"PayloadRef": ref}
         shrunk.append(event if details == event.details else dataclasses.replace(event, details=details))
     return shrunk
+
+
+def _function_name(journal_key: str) -> str:
+    # A journal key is `arn:...:function:<name>/durable-execution/...`: the name scopes the object's key.
+    return journal_key.split(":function:", 1)[-1].split("/", 1)[0]
 
 
 def needs_offload(payload: str | None) -> bool:
