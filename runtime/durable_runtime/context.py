@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from .concurrency.models import BatchResult
     from .engine.state import InvocationState
+    from .operations.batch import BatchOptions, Branch
     from .operations.callback import Callback
     from .waits import WaitForConditionConfig
 
@@ -333,7 +334,7 @@ class DurableContext:
         config: MapConfig[U] | None = None,
     ) -> BatchResult[T]:
         """Run `func(context, item, index, items)` for every item, concurrently up to `max_concurrency`."""
-        from .operations.batch import BatchOptions, Branch, run_batch
+        from .operations.batch import BatchOptions, Branch
 
         if not callable(func):
             raise ValidationError(f"map needs a callable (context, item, index, items) -> result, got {func!r}")
@@ -348,21 +349,7 @@ class DurableContext:
             )
             for index, item in enumerate(items)
         ]
-        options = BatchOptions(
-            "Map",
-            "MapIteration",
-            config.max_concurrency,
-            config.completion_config,
-            config.serdes,
-            config.item_serdes,
-            config.summary_generator,
-            config.nesting_type,
-        )
-        identity = self._identity(OperationType.CONTEXT, "Map", self._resolve_name(name, func))
-        try:
-            return run_batch(self, identity, branches, options)
-        finally:
-            self._after_operation()
+        return self._batch(BatchOptions.of("Map", config), self._resolve_name(name, func), branches)
 
     def parallel(
         self,
@@ -371,7 +358,7 @@ class DurableContext:
         config: ParallelConfig | None = None,
     ) -> BatchResult[T]:
         """Run the branches concurrently, up to `max_concurrency` at once, until the completion policy decides."""
-        from .operations.batch import BatchOptions, Branch, run_batch
+        from .operations.batch import BatchOptions, Branch
 
         config = config or ParallelConfig()
         config.completion_config._validate_for_total(len(functions))
@@ -382,17 +369,12 @@ class DurableContext:
             branch_name = function.name if isinstance(function, ParallelBranch) else None
             run = function.func if isinstance(function, ParallelBranch) else function
             branches.append(Branch(index, branch_name or f"parallel-branch-{index}", run))
-        options = BatchOptions(
-            "Parallel",
-            "ParallelBranch",
-            config.max_concurrency,
-            config.completion_config,
-            config.serdes,
-            config.item_serdes,
-            config.summary_generator,
-            config.nesting_type,
-        )
-        identity = self._identity(OperationType.CONTEXT, "Parallel", name)
+        return self._batch(BatchOptions.of("Parallel", config), name, branches)
+
+    def _batch(self, options: BatchOptions, name: str | None, branches: list[Branch]) -> BatchResult[Any]:
+        from .operations.batch import run_batch
+
+        identity = self._identity(OperationType.CONTEXT, options.kind, name)
         try:
             return run_batch(self, identity, branches, options)
         finally:

@@ -27,7 +27,7 @@ from .child import run_child
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ..config import CompletionConfig
+    from ..config import CompletionConfig, MapConfig, ParallelConfig
     from ..context import DurableContext
     from ..serdes import SerDes
     from ..types import SummaryGenerator
@@ -56,6 +56,20 @@ class BatchOptions:
     item_serdes: SerDes[Any] | None
     summary_generator: SummaryGenerator[Any] | None
     nesting: NestingType
+
+    @classmethod
+    def of(cls, kind: str, config: MapConfig[Any] | ParallelConfig) -> BatchOptions:
+        """The options of a map ("Map") or parallel ("Parallel") call from its config."""
+        return cls(
+            kind=kind,
+            branch_sub_type="MapIteration" if kind == "Map" else "ParallelBranch",
+            max_concurrency=config.max_concurrency,
+            completion_config=config.completion_config,
+            serdes=config.serdes,
+            item_serdes=config.item_serdes,
+            summary_generator=config.summary_generator,
+            nesting=config.nesting_type,
+        )
 
 
 def run_batch(

@@ -70,36 +70,8 @@ class DurableFunctionTestRunner:
         self._stack = ExitStack()
         self._start_aws(region)
         self.environment = dict(environment) if environment is not None else self._create_resources(region, account_id)
-        env = self.environment
-        self.queue_url = env[c.ENV_TIMER_QUEUE_URL]
-        self.queue_name = self.queue_url.rstrip("/").rsplit("/", 1)[-1]
-        self.queue_arn = (
-            env.get(c.ENV_TIMER_QUEUE_ARN)
-            or self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
-                "QueueArn"
-            ]
-        )
-        self.schedule_group = env.get(c.ENV_SCHEDULE_GROUP, "default")
         self.local_lambda = LocalLambda(self.clock, region, account_id, invocation_timeout)
-        self.services = EngineServices(
-            store=DynamoDBJournalStore(self.dynamodb, env[c.ENV_JOURNAL_TABLE]),
-            payloads=S3PayloadStore(self.s3, env[c.ENV_PAYLOAD_BUCKET]),
-            timers=AwsTimerService(
-                sqs=self.sqs,
-                scheduler=self.scheduler,
-                queue_url=self.queue_url,
-                queue_arn=self.queue_arn,
-                schedule_group=self.schedule_group,
-                scheduler_role_arn=env.get(c.ENV_SCHEDULER_ROLE_ARN, f"arn:aws:iam::{account_id}:role/scheduler"),
-                clock=self.clock,
-            ),
-            invoker=self.local_lambda,
-            clock=self.clock,
-            settings=settings
-            or dataclasses.replace(
-                EngineSettings.from_environment(dict(env)), execution_timeout_seconds=execution_timeout
-            ),
-        )
+        self.services = self._services(account_id, settings, execution_timeout)
         self._stack.enter_context(override_services(self.services))
         self.client = DurableClient(self.services)
         self._issued: list[tuple[str, str | None, str | None, str]] = []
@@ -110,6 +82,37 @@ class DurableFunctionTestRunner:
             self.register_durable_function(function_name, handler, execution_timeout=execution_timeout)
 
     # region set-up
+    def _services(self, account_id: str, settings: EngineSettings | None, execution_timeout: int) -> EngineServices:
+        """The production services, on moto's clients, the virtual clock and the local Lambda."""
+        env = self.environment
+        self.queue_url = env[c.ENV_TIMER_QUEUE_URL]
+        self.queue_name = self.queue_url.rstrip("/").rsplit("/", 1)[-1]
+        self.queue_arn = (
+            env.get(c.ENV_TIMER_QUEUE_ARN)
+            or self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+        )
+        self.schedule_group = env.get(c.ENV_SCHEDULE_GROUP, "default")
+        timers = AwsTimerService(
+            sqs=self.sqs,
+            scheduler=self.scheduler,
+            queue_url=self.queue_url,
+            queue_arn=self.queue_arn,
+            schedule_group=self.schedule_group,
+            scheduler_role_arn=env.get(c.ENV_SCHEDULER_ROLE_ARN, f"arn:aws:iam::{account_id}:role/scheduler"),
+            clock=self.clock,
+        )
+        defaults = EngineSettings.from_environment(dict(env))
+        return EngineServices(
+            store=DynamoDBJournalStore(self.dynamodb, env[c.ENV_JOURNAL_TABLE]),
+            payloads=S3PayloadStore(self.s3, env[c.ENV_PAYLOAD_BUCKET]),
+            timers=timers,
+            invoker=self.local_lambda,
+            clock=self.clock,
+            settings=settings or dataclasses.replace(defaults, execution_timeout_seconds=execution_timeout),
+        )
+
     def _start_aws(self, region: str) -> None:
         import boto3
         from moto import mock_aws
