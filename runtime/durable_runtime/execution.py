@@ -10,6 +10,7 @@ from collections.abc import Callable, MutableMapping
 from enum import Enum
 from typing import Any
 
+from .contract import REASON_WATCHDOG, SQS_MAX_DELAY_SECONDS
 from .engine.envelope import is_envelope, parse_envelope, sqs_envelopes
 from .engine.ids import FunctionArn
 from .engine.services import EngineServices, current_services
@@ -95,8 +96,11 @@ def _start_directly(func: Callable[[Any, Any], Any], event: Any, lambda_context:
     arn = ExecutionArn.parse(record.arn)
     if created:
         # Nothing else would resume this execution if this (possibly synchronous) invocation died.
-        remaining = getattr(lambda_context, "get_remaining_time_in_millis", lambda: 900_000)()
-        services.timers.schedule(ResumeRequest(arn, "watchdog"), services.clock.now() + remaining / 1000 + 5)
+        # At most the SQS delay limit: one message, never a schedule. A watchdog that arrives while this
+        # invocation still runs finds the execution busy and looks again later.
+        remaining = getattr(lambda_context, "get_remaining_time_in_millis", lambda: 900_000)() / 1000
+        delay = min(remaining + 5, SQS_MAX_DELAY_SECONDS)
+        services.timers.schedule(ResumeRequest(arn, REASON_WATCHDOG), services.clock.now() + delay)
     outcome = run_invocation(func, ResumeRequest(arn, "start"), request_id, lambda_context, services)
     if outcome.status == InvocationStatus.SUCCEEDED.value and outcome.result is not None:
         return json.loads(outcome.result)

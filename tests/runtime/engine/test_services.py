@@ -1,0 +1,53 @@
+"""Services from the environment, execution metrics, and where payloads are kept."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from durable_runtime import contract
+from durable_runtime.engine.envelope import ResumeRequest
+from durable_runtime.engine.ids import ExecutionArn
+from durable_runtime.engine.metrics import emit
+from durable_runtime.engine.timers import NoTimerQueue
+from durable_runtime.exceptions import ValidationError
+from durable_runtime.execution import durable_execution
+from durable_runtime.testing import DurableFunctionTestRunner
+
+ARN = "arn:aws:lambda:us-west-2:123456789012:function:orders:3/durable-execution/o-1/abc123"
+
+
+def test_metrics_are_embedded_metric_lines_inside_lambda(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emit(contract.METRIC_EXECUTIONS_SUCCEEDED, "orders")
+    assert capsys.readouterr().out == ""  # outside Lambda nothing reads them, so nothing is written
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "orders")
+    emit(contract.METRIC_EXECUTIONS_SUCCEEDED, "orders")
+    line = json.loads(capsys.readouterr().out)
+    directive = line["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == contract.METRIC_NAMESPACE
+    assert directive["Dimensions"] == [[contract.METRIC_DIMENSION]]
+    assert line[contract.METRIC_DIMENSION] == "orders" and line[contract.METRIC_EXECUTIONS_SUCCEEDED] == 1
+
+
+def test_a_process_without_a_timer_queue_refuses_to_set_timers_clearly() -> None:
+    with pytest.raises(ValidationError, match=contract.ENV_TIMER_QUEUE_URL):
+        NoTimerQueue().schedule(ResumeRequest(ExecutionArn.parse(ARN), "timer"), 0.0)
+
+
+def test_large_payloads_are_kept_under_the_functions_own_prefix() -> None:
+    @durable_execution
+    def handler(event: dict, ctx) -> int:
+        return len(ctx.step(lambda _: "x" * 300_000, name="big"))
+
+    with DurableFunctionTestRunner(handler, function_name="reports") as runner:
+        result = runner.run(input="{}")
+        keys = [
+            obj["Key"]
+            for obj in runner.s3.list_objects_v2(Bucket=runner.environment[contract.ENV_PAYLOAD_BUCKET])["Contents"]
+        ]
+
+    assert json.loads(result.result or "") == 300_000
+    assert keys and all(key.startswith(f"{contract.PAYLOAD_PREFIX}reports/") for key in keys)
