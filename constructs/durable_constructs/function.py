@@ -304,6 +304,42 @@ class DurableFunction(Construct):
             )
         )
 
+    def grant_invoke(self, caller: DurableFunction) -> None:
+        """Let `caller` call this function with `context.invoke`.
+
+        The caller starts and reads this function's executions (its children) and invokes its versions; each
+        child, when it ends, invokes the caller's pinned version to resume it. The statements go in policies of
+        their own: in the roles' default policies the two functions would each depend on the other.
+        """
+        journal = [*_perms.JOURNAL_START, *_perms.JOURNAL_READ]
+        caller_side = iam.Policy(
+            caller,
+            f"Invokes{self.node.id}",
+            roles=[caller.function.role] if caller.function.role else [],
+            statements=[
+                iam.PolicyStatement(
+                    actions=list(_perms.RESOLVE_VERSION),
+                    resources=[self.function.function_arn, self._versions_arn],
+                ),
+                iam.PolicyStatement(actions=list(_perms.INVOKE), resources=[self._versions_arn]),
+                self._journal_statement(tuple(sorted(set(journal)))),
+            ],
+        )
+        child_side = iam.Policy(
+            self,
+            f"Resumes{caller.node.id}",
+            roles=[self.function.role] if self.function.role else [],
+            statements=[iam.PolicyStatement(actions=list(_perms.INVOKE), resources=[caller._versions_arn])],
+        )
+        _nag.acknowledge_wildcard_resources(
+            caller_side, [self._versions_arn], "context.invoke starts a child on a version of the target (<ARN>:*)."
+        )
+        _nag.acknowledge_wildcard_resources(
+            child_side,
+            [caller._versions_arn],
+            "A child execution resumes the execution that invoked it on its pinned version (<caller ARN>:*).",
+        )
+
     def grant_send_callback(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let `grantee` call the engine's callback routes (see DurableEngine.grant_send_callback)."""
         return self.engine.grant_send_callback(grantee)

@@ -56,6 +56,7 @@ def _build(src: Path) -> Callable[[cdk.App], tuple[cdk.Stack, dict[str, Any]]]:
         reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
         orders.grant_start_execution(starter)
         orders.grant_read_history(reader)
+        refunds.grant_invoke(orders)  # orders may context.invoke refunds
         return stack, {"orders": orders, "refunds": refunds, "tokens": tokens, "starter": starter, "reader": reader}
 
     return build
@@ -416,7 +417,9 @@ def test_construct_ids_are_a_stable_contract(synth: Synthesized) -> None:
         "ExecutionsFailedAlarm",
         "ErrorsAlarm",
         "ThrottlesAlarm",
+        "InvokesRefunds",  # from refunds.grant_invoke(orders): one policy per target, named after it
     }
+    assert "ResumesOrders" in {child.node.id for child in synth.objects["refunds"].node.children}
     assert orders.node.default_child is orders.function
     assert orders.function.node.path == "Shop/Orders/Resource"
 
@@ -453,3 +456,26 @@ def test_validation_error_is_a_value_error() -> None:
 
 
 # endregion
+
+
+def test_grant_invoke_lets_the_caller_start_and_read_children_and_children_resume_it(synth: Synthesized) -> None:
+    orders, refunds = synth.objects["orders"], synth.objects["refunds"]
+    caller_statements = [s for policy in _policies_of(synth, orders.function.role).values() for s in policy]
+    child_statements = [s for policy in _policies_of(synth, refunds.function.role).values() for s in policy]
+
+    refunds_keys = _own_keys(synth, refunds)
+    journal_grants = [
+        s
+        for s in caller_statements
+        if s.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys") == [refunds_keys]
+    ]
+    assert {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"} <= {
+        action for statement in journal_grants for action in _actions(statement)
+    }
+    resume = [
+        s
+        for s in child_statements
+        if s["Action"] == "lambda:InvokeFunction"
+        and json.dumps(s["Resource"]).count(synth.logical_id(orders.function)) == 1
+    ]
+    assert resume, "the child's role may not invoke the caller's versions"

@@ -138,7 +138,8 @@ class AwsLambdaInvoker:
         """A durable function is one deployed with the journal in its environment (DurableFunction sets it)."""
         from ..contract import ENV_JOURNAL_TABLE
 
-        configuration = self._client.get_function_configuration(FunctionName=function_arn)
+        # GetFunction (not GetFunctionConfiguration): the permission that resolving a version already needs.
+        configuration = self._client.get_function(FunctionName=function_arn)["Configuration"]
         return ENV_JOURNAL_TABLE in configuration.get("Environment", {}).get("Variables", {})
 
     def invoke_sync(self, qualified_function_arn: str, payload: str, tenant_id: str | None) -> InvokeResponse:
