@@ -90,15 +90,12 @@ def run_invocation(
             _recheck_later(services, request, execution.lease_until or now)
             return InvocationOutcome(execution.arn, "PENDING")
         _record_lost_invocation(services, key, execution, leased)
-    if snapshot.last_invocation() == 0:
+    last_invocation = snapshot.last_invocation()
+    if last_invocation == 0:
         emit(c.METRIC_EXECUTIONS_STARTED, request.execution_arn.function_name)
     deadline = _deadline(lambda_context, now)
     state = InvocationState(
-        services,
-        snapshot,
-        execution,
-        snapshot.last_invocation() + 1,
-        start_linger=services.settings.start_linger_seconds,
+        services, snapshot, execution, last_invocation + 1, start_linger=services.settings.start_linger_seconds
     )
     state.set_owner(lambda: _take(services, state, leased, delivery_id, deadline), deadline)
     if now >= execution.timeout_at:

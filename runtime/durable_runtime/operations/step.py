@@ -38,18 +38,9 @@ def run_step(
     state.claim()
     state.check_deadline()
     started = identity.new_record(OperationStatus.STARTED, attempt=attempt, started_at=state.now())
-    start_events = (
-        [
-            state.event(
-                "StepStarted",
-                {},
-            )
-        ]
-        if announce
-        else []
-    )
     if announce:
-        state.record_start(started, start_events, durable=config.step_semantics == StepSemantics.AT_MOST_ONCE_PER_RETRY)
+        at_most_once = config.step_semantics == StepSemantics.AT_MOST_ONCE_PER_RETRY
+        state.record_start(started, [state.event("StepStarted")], durable=at_most_once)
     step_logger = logger.bind(
         lambda: False, operationId=identity.operation_id, operationName=identity.name, attempt=attempt
     )
