@@ -20,6 +20,9 @@ from durable_runtime.context import DurableContext
 from durable_runtime.execution import durable_execution
 from durable_runtime.serdes import ExtendedTypeSerDes, SerDes, SerDesContext
 
+from .spec import ALL_COUNTS
+from .spec import batch_projection as _projection
+
 runs: Counter[str] = Counter()
 
 MapFunc = Callable[[DurableContext, Any, int, Sequence[Any]], Any]
@@ -41,21 +44,6 @@ def _sequential(completion_config: CompletionConfig | None = None, **options: An
     if completion_config is not None:
         options["completion_config"] = completion_config
     return MapConfig(max_concurrency=1, **options)
-
-
-def _projection(result: BatchResult[Any], *keys: str) -> dict[str, Any]:
-    """The named fields of the batch result, as the specs spell them."""
-    fields = {
-        "completionReason": result.completion_reason.value,
-        "status": result.status.value,
-        "successCount": result.success_count,
-        "failureCount": result.failure_count,
-        "totalCount": result.total_count,
-    }
-    return {key: fields[key] for key in keys}
-
-
-ALL_COUNTS = ("completionReason", "status", "successCount", "failureCount", "totalCount")
 
 
 def _failing_at(*failing: int) -> MapFunc:

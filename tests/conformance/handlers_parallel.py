@@ -13,11 +13,13 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from durable_runtime.concurrency.models import BatchResult
 from durable_runtime.config import CompletionConfig, ParallelBranch, ParallelConfig
 from durable_runtime.context import DurableContext, durable_parallel_branch
 from durable_runtime.execution import durable_execution
 from durable_runtime.serdes import SerDes, SerDesContext
+
+from .spec import ALL_COUNTS
+from .spec import batch_projection as _projection
 
 runs: Counter[str] = Counter()
 
@@ -64,21 +66,6 @@ def _step_returning(label: str, value: str) -> Branch:
         return value
 
     return lambda branch_context: branch_context.step(step)
-
-
-def _projection(result: BatchResult[Any], *keys: str) -> dict[str, Any]:
-    """The named fields of the batch result, as the specs spell them."""
-    fields = {
-        "completionReason": result.completion_reason.value,
-        "status": result.status.value,
-        "successCount": result.success_count,
-        "failureCount": result.failure_count,
-        "totalCount": result.total_count,
-    }
-    return {key: fields[key] for key in keys}
-
-
-ALL_COUNTS = ("completionReason", "status", "successCount", "failureCount", "totalCount")
 
 
 @durable_execution

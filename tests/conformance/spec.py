@@ -363,3 +363,18 @@ def verify_spec(folder: str, spec_id: str, handlers: Any, caplog: Any, logs_unob
     """Load a spec, run its handler and check result, history, logs and body-run counts."""
     caplog.set_level(logging.INFO, logger=USER_LOGGER)
     verify(load_spec(folder, spec_id), handlers, lambda: caplog.records, logs_unobservable=logs_unobservable)
+
+
+def batch_projection(result: Any, *keys: str) -> dict[str, Any]:
+    """The named fields of a map or parallel BatchResult, as the specs spell them."""
+    fields = {
+        "completionReason": result.completion_reason.value,
+        "status": result.status.value,
+        "successCount": result.success_count,
+        "failureCount": result.failure_count,
+        "totalCount": result.total_count,
+    }
+    return {key: fields[key] for key in keys}
+
+
+ALL_COUNTS = ("completionReason", "status", "successCount", "failureCount", "totalCount")
