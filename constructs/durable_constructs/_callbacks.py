@@ -21,12 +21,8 @@ if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
     from aws_cdk import aws_s3 as s3
 
-HANDLER = "durable_runtime.callbacks.api.handler"
 STAGE = "v1"
 CALLBACK_ID_PARAMETER = "CallbackId"
-# Lambda needs a code asset of the function's own; the handler module itself comes from the runtime layer
-# (/opt/python), so the function's code is this one comment and no second copy of the runtime is shipped.
-HANDLER_CODE = f"# Durable Kit callback handler: the code is the runtime layer's {HANDLER}.\n"
 # Access logs name the route template ($context.resourcePath), never the request path: the path carries the
 # callback id, a bearer capability that must not land in logs (DESIGN §10).
 ACCESS_LOG_FIELDS = {
@@ -44,7 +40,11 @@ ACCESS_LOG_FIELDS = {
 
 
 class CallbackEndpoint(Construct):
-    """The callback handler function (code from the runtime layer) behind a throttled, access-logged REST API."""
+    """The callback handler function (code from the runtime layer) behind a throttled, access-logged REST API.
+
+    The handler only records a completion: the write carries the execution's wake, and the engine's outbox relay
+    resumes the execution from the journal's stream, so the handler invokes no function.
+    """
 
     def __init__(
         self,
@@ -64,22 +64,6 @@ class CallbackEndpoint(Construct):
         self.handler = self._handler(layer, journal, payloads, encryption_key, log_retention)
         self.api = self._api(iam_auth, throttling_rate_limit, throttling_burst_limit, log_retention)
         self.base_url = f"https://{self.api.rest_api_id}.execute-api.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}/{STAGE}"
-        # Separate from the role's default policy: functions register after the handler exists.
-        self.resume_policy = iam.Policy(self, "ResumePolicy", roles=[self.handler.role])  # type: ignore[list-item]
-        self._resume = iam.PolicyStatement(actions=list(_perms.INVOKE))
-
-    def allow_resume(self, function: lambda_.IFunction) -> None:
-        """Let the handler resume executions of `function` (invoke its versions)."""
-        if not self._resume.resources:
-            self.resume_policy.add_statements(self._resume)
-        versions = f"{function.function_arn}:*"
-        self._resume.add_resources(versions)
-        _nag.acknowledge_wildcard_resources(
-            self.resume_policy,
-            [versions],
-            "A callback completion resumes its execution on the exact version the execution is pinned to, so the "
-            "handler invokes the versions (<function ARN>:*) of each durable function sharing this engine.",
-        )
 
     def _handler(
         self,
@@ -89,22 +73,14 @@ class CallbackEndpoint(Construct):
         encryption_key: kms.IKey | None,
         log_retention: logs.RetentionDays,
     ) -> lambda_.Function:
-        scope = Construct(self, "Handler")
-        role, log_group = _lambda.role_and_logs(scope, log_retention)
-        runtime = lambda_.Runtime.PYTHON_3_13
-        handler = lambda_.Function(
-            scope,
-            "Resource",
-            runtime=runtime,
-            architecture=lambda_.Architecture.ARM_64,
-            handler=HANDLER,
-            code=lambda_.Code.from_inline(HANDLER_CODE),
-            layers=[layer],
-            role=role,
-            log_group=log_group,
+        handler, role = _lambda.layer_function(
+            Construct(self, "Handler"),
+            handler=contract.CALLBACK_HANDLER,
+            layer=layer,
+            log_retention=log_retention,
             memory_size=256,
             timeout=cdk.Duration.seconds(29),
-            description="Durable Kit: completes callbacks and resumes their executions",
+            description="Durable Kit: completes callbacks (the outbox relay resumes their executions)",
             environment={
                 contract.ENV_JOURNAL_TABLE: journal.table_name,
                 contract.ENV_PAYLOAD_BUCKET: payloads.bucket_name,
@@ -112,19 +88,26 @@ class CallbackEndpoint(Construct):
         )
         # A callback id names its execution, not its function: the handler finds records of every function that
         # shares the engine, so its journal access cannot be narrowed by partition key. The id itself (a 128-bit
-        # capability, stored only as a hash) is what authorizes one completion.
+        # capability, stored only as a hash) is what authorizes one completion; what the role allows is bounded by
+        # what a completion does: read, then update one operation record, touching only its attributes.
         role.add_to_policy(iam.PolicyStatement(actions=list(_perms.JOURNAL_CALLBACK), resources=[journal.table_arn]))
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=list(_perms.JOURNAL_CALLBACK_COMPLETE),
+                resources=[journal.table_arn],
+                conditions=_perms.only_attributes(_perms.OPERATION_RECORD_ATTRIBUTES),
+            )
+        )
         payload_objects = payloads.arn_for_objects(_perms.PAYLOAD_KEY_PATTERN)
-        role.add_to_policy(iam.PolicyStatement(actions=list(_perms.PAYLOAD_READ_WRITE), resources=[payload_objects]))
+        role.add_to_policy(iam.PolicyStatement(actions=list(_perms.PAYLOAD_WRITE), resources=[payload_objects]))
         if encryption_key is not None:
             role.add_to_policy(iam.PolicyStatement(actions=list(_perms.KMS_USE), resources=[encryption_key.key_arn]))
         _nag.acknowledge_wildcard_resources(
             role,
             [payload_objects],
             "Results too large for a journal item are objects under payloads/ (keys derive from the execution, "
-            "of any function sharing the engine); the handler stores and reads callback results there.",
+            "of any function sharing the engine); the handler stores large callback results there and reads none.",
         )
-        _lambda.acknowledge_runtime_finding(handler, runtime)
         return handler
 
     def _api(

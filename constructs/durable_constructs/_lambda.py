@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -11,9 +12,13 @@ from aws_cdk import aws_logs as logs
 from . import _nag
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from constructs import Construct
 
 LOG_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
+# What the engine's own functions (callback handler, outbox relay) run on: the version the runtime is tested on.
+ENGINE_RUNTIME = lambda_.Runtime.PYTHON_3_13
 
 
 def role_and_logs(scope: Construct, retention: logs.RetentionDays) -> tuple[iam.Role, logs.LogGroup]:
@@ -22,6 +27,42 @@ def role_and_logs(scope: Construct, retention: logs.RetentionDays) -> tuple[iam.
     role = iam.Role(scope, "ServiceRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     role.add_to_policy(iam.PolicyStatement(actions=list(LOG_WRITE), resources=[log_group.log_group_arn]))
     return role, log_group
+
+
+def layer_function(
+    scope: Construct,
+    *,
+    handler: str,
+    layer: lambda_.ILayerVersion,
+    log_retention: logs.RetentionDays,
+    memory_size: int,
+    timeout: cdk.Duration,
+    description: str,
+    environment: Mapping[str, str] | None = None,
+) -> tuple[lambda_.Function, iam.Role]:
+    """An engine function whose `handler` lives in the runtime layer: ids "Resource", "ServiceRole", "LogGroup".
+
+    Lambda needs a code asset of the function's own; the handler module comes from the layer (/opt/python), so the
+    function's code is one comment and no second copy of the runtime is shipped.
+    """
+    role, log_group = role_and_logs(scope, log_retention)
+    function = lambda_.Function(
+        scope,
+        "Resource",
+        runtime=ENGINE_RUNTIME,
+        architecture=lambda_.Architecture.ARM_64,
+        handler=handler,
+        code=lambda_.Code.from_inline(f"# Durable Kit: the code is the runtime layer's {handler}.\n"),
+        layers=[layer],
+        role=role,
+        log_group=log_group,
+        memory_size=memory_size,
+        timeout=timeout,
+        description=description,
+        environment=dict(environment) if environment else None,
+    )
+    acknowledge_runtime_finding(function, ENGINE_RUNTIME)
+    return function, role
 
 
 def acknowledge_runtime_finding(function: lambda_.Function, runtime: lambda_.Runtime) -> None:

@@ -17,8 +17,29 @@ JOURNAL_START = ("dynamodb:GetItem", "dynamodb:PutItem")
 JOURNAL_READ = ("dynamodb:GetItem", "dynamodb:Query")
 # DurableClient.list_durable_executions_by_function: a Query on the listing index.
 JOURNAL_LIST = ("dynamodb:Query",)
-# The callback handler finds a callback's operation, completes it and reads the execution to resume it.
-JOURNAL_CALLBACK = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
+# The callback handler finds a callback's operation record and reads its execution (and the journal, to place the
+# completion's history event after the last invocation).
+JOURNAL_CALLBACK = ("dynamodb:GetItem", "dynamodb:Query")
+# ... and completes it with one conditional update of that record; it never creates an item, so no PutItem.
+JOURNAL_CALLBACK_COMPLETE = ("dynamodb:UpdateItem",)
+# The operation-record attributes the runtime's journal/dynamodb.py writes: key, status, attempt, inline result or its
+# payload key, the compact description, history events, retention and the outbox wake. A callback completion is an
+# UpdateItem of one operation record, so the handler's UpdateItem is limited to these names (`only_attributes`).
+OPERATION_RECORD_ATTRIBUTES = (
+    contract.PARTITION_KEY,
+    contract.SORT_KEY,
+    "st",
+    "att",
+    "res",
+    "res_ref",
+    "d",
+    "ev",
+    contract.TTL_ATTRIBUTE,
+    contract.WAKE_ATTRIBUTE,
+)
+# The outbox relay reads the journal's stream; the mapping names its stream, so Lambda never needs ListStreams (an
+# action that only takes Resource "*").
+JOURNAL_STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
 # endregion
 
 # region payloads (S3): results too large for a journal item, under one key prefix
@@ -32,6 +53,8 @@ def payload_keys_of(function_name: str) -> str:
 
 PAYLOAD_READ_WRITE = ("s3:GetObject", "s3:PutObject")
 PAYLOAD_READ = ("s3:GetObject",)
+# The callback handler stores the event copy of a large callback result; readers are the function and its clients.
+PAYLOAD_WRITE = ("s3:PutObject",)
 # endregion
 
 # region timers
@@ -50,6 +73,8 @@ SEND_CALLBACK = ("execute-api:Invoke",)
 
 # Using data encrypted with a customer managed key (journal, payloads, queues): no wildcard actions.
 KMS_USE = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+# Reading what a customer managed key protects, and nothing more (the journal's stream, for the outbox relay).
+KMS_DECRYPT = ("kms:Decrypt", "kms:DescribeKey")
 # What the CDK's own SQS grants (event source, on-failure destination) add for a queue with a customer key.
 CDK_QUEUE_KMS_WILDCARDS = ("kms:GenerateDataKey*", "kms:ReEncrypt*")
 
@@ -60,6 +85,18 @@ def leading_keys(*patterns: str) -> dict[str, dict[str, list[str]]]:
     `ForAllValues` also holds for requests with no partition key at all (Scan); no grant here includes Scan.
     """
     return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(patterns)}}
+
+
+def only_attributes(names: tuple[str, ...]) -> dict[str, dict[str, list[str]]]:
+    """A condition allowing only requests whose every named attribute is one of `names`.
+
+    For UpdateItem, `dynamodb:Attributes` holds the top-level attribute names the request touches: its key and the
+    names its update and condition expressions use (directly or through `ExpressionAttributeNames`), so `names` must
+    include the key attributes. It limits what a request names, not what it reads back (ReturnValues,
+    ReturnValuesOnConditionCheckFailure): a `dynamodb:ReturnValues` condition adds something only for a grantee
+    that may not read the whole item anyway.
+    """
+    return {"ForAllValues:StringEquals": {"dynamodb:Attributes": list(names)}}
 
 
 def passed_to(service: str) -> dict[str, dict[str, str]]:

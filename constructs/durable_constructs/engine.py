@@ -1,4 +1,4 @@
-"""DurableEngine: the infrastructure durable functions share — journal, payloads, dead letters, callbacks, alarms."""
+"""DurableEngine: the infrastructure durable functions share — journal, outbox relay, payloads, callbacks, alarms."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from durable_runtime import contract
 
 from . import _nag, _perms
 from ._callbacks import STAGE, CallbackEndpoint
+from ._outbox import OutboxRelay
 from ._validation import MAX_RETENTION_DAYS, DurableValidationError
 from .layer import DurableRuntimeLayer
 
@@ -31,13 +32,16 @@ if TYPE_CHECKING:
 
 DEFAULT_ENGINE_ID = "DurableEngine"
 _DAY = 86_400
+# The relay normally trails the journal by well under a second; a minute behind means resumes are being delayed.
+OUTBOX_ITERATOR_AGE_ALARM_MS = 60_000
 
 
 class DurableEngine(Construct):
     """The shared infrastructure of durable functions: one per stack is usually enough.
 
-    Holds the journal table, the payload bucket, the dead-letter queue (undeliverable timers and invocations that
-    failed after Lambda's retries), the runtime layer, the callback API with its handler, and alarms. Each
+    Holds the journal table, the outbox relay that turns the wakes recorded in the journal into resumes, the
+    payload bucket, the dead-letter queue (undeliverable timers, invocations that failed after Lambda's retries,
+    wakes the relay could not send), the runtime layer, the callback API with its handler, and alarms. Each
     durable function brings its own timer queue, schedule group and Scheduler role, so it sends to and consumes
     only its own timers (DESIGN §10).
     """
@@ -68,7 +72,8 @@ class DurableEngine(Construct):
                 every callback call must also be SigV4-signed by a principal given `grant_send_callback`.
             callback_throttling_rate_limit: Default: 100 requests per second, steady state, for the callback API.
             callback_throttling_burst_limit: Default: 200 requests in a burst.
-            log_retention: Default: one month, for the callback handler's logs and the API's access logs.
+            log_retention: Default: one month, for the callback handler's and outbox relay's logs and the API's
+                access logs.
             alarm_topic: Default: alarms have no action; given, every engine and function alarm notifies it.
             payload_access_logs_bucket: Default: no S3 server access logs for the payload bucket (use CloudTrail
                 data events); given, access logs go there.
@@ -91,9 +96,20 @@ class DurableEngine(Construct):
             self.dead_letter_queue,
             "SQS3",
             "This is the dead-letter queue: of every function's timer queue, and the on-failure destination of "
-            "asynchronous invocations that failed after Lambda's retries.",
+            "asynchronous invocations that failed after Lambda's retries and of the outbox relay's stream.",
         )
         self.layer = DurableRuntimeLayer(self, "RuntimeLayer")
+        self._outbox = OutboxRelay(
+            self,
+            "Outbox",
+            layer=self.layer,
+            journal=self.journal,
+            dead_letter_queue=self.dead_letter_queue,
+            encryption_key=encryption_key,
+            log_retention=log_retention,
+        )
+        # Escape hatch: the function that resumes executions from the wakes in the journal's stream.
+        self.outbox_relay = self._outbox.function
         self._callbacks = CallbackEndpoint(
             self,
             "Callbacks",
@@ -151,9 +167,13 @@ class DurableEngine(Construct):
         return iam.Grant.add_to_principal(grantee=grantee, actions=list(_perms.SEND_CALLBACK), resource_arns=routes)
 
     def _register(self, function: DurableFunction) -> None:
-        """Called by DurableFunction: resume its executions from callbacks, and size payload retention for it."""
+        """Called by DurableFunction: size payload retention for it, and let the relay resume its executions."""
         self.functions.append(function)
-        self._callbacks.allow_resume(function.function)
+        self._allow_resume(function)
+
+    def _allow_resume(self, function: DurableFunction) -> None:
+        """Let the outbox relay invoke `function`'s versions: its own executions' wakes, or its children's."""
+        self._outbox.allow_resume(function.function)
 
     def _add_alarm(self, alarm: cloudwatch.Alarm) -> cloudwatch.Alarm:
         if self.alarm_topic is not None:
@@ -169,6 +189,8 @@ class DurableEngine(Construct):
             "Journal",
             partition_key=dynamodb.Attribute(name=contract.PARTITION_KEY, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=contract.SORT_KEY, type=dynamodb.AttributeType.STRING),
+            # The journal is its own outbox: the stream feeds the relay the new image of every write with a wake.
+            stream=dynamodb.StreamViewType(contract.JOURNAL_STREAM_VIEW_TYPE),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
@@ -263,6 +285,24 @@ class DurableEngine(Construct):
                 "The callback handler was throttled.",
             )
         )
+        self._add_alarm(
+            alarm_on_any(
+                self,
+                "OutboxErrorsAlarm",
+                self.outbox_relay.metric_errors(period=five_minutes),
+                "The outbox relay failed: wakes in the journal's stream are being retried, and resumes delayed.",
+            )
+        )
+        self._add_alarm(
+            alarm_at_least(
+                self,
+                "OutboxIteratorAgeAlarm",
+                self._outbox.metric_iterator_age(period=five_minutes),
+                OUTBOX_ITERATOR_AGE_ALARM_MS,
+                "The outbox relay is more than a minute behind the journal's stream: starts, callback completions "
+                "and child completions reach their executions late.",
+            )
+        )
 
     # endregion
 
@@ -276,11 +316,22 @@ def queue_encryption(key: kms.IKey | None) -> dict[str, Any]:
 
 def alarm_on_any(scope: Construct, id: str, metric: cloudwatch.IMetric, description: str) -> cloudwatch.Alarm:  # noqa: A002
     """An alarm that fires when `metric` is at least 1 in one period; no data is not a breach."""
+    return alarm_at_least(scope, id, metric, 1, description)
+
+
+def alarm_at_least(
+    scope: Construct,
+    id: str,  # noqa: A002 - the CDK's construct signature
+    metric: cloudwatch.IMetric,
+    threshold: float,
+    description: str,
+) -> cloudwatch.Alarm:
+    """An alarm that fires when `metric` is at least `threshold` in one period; no data is not a breach."""
     return cloudwatch.Alarm(
         scope,
         id,
         metric=metric,
-        threshold=1,
+        threshold=threshold,
         evaluation_periods=1,
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,

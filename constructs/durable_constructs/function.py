@@ -307,9 +307,10 @@ class DurableFunction(Construct):
     def grant_invoke(self, caller: DurableFunction) -> None:
         """Let `caller` call this function with `context.invoke`.
 
-        The caller starts and reads this function's executions (its children) and invokes its versions; each
-        child, when it ends, invokes the caller's pinned version to resume it. The statements go in policies of
-        their own: in the roles' default policies the two functions would each depend on the other.
+        The caller starts and reads this function's executions (its children) and invokes its versions. A child
+        that ends wakes the caller through the journal: its closing write carries the caller's resume, and this
+        function's engine's outbox relay invokes the caller's pinned version, so the child's own role invokes
+        nothing. The caller's statements go in a policy of its own, named after this function.
         """
         journal = [*_perms.JOURNAL_START, *_perms.JOURNAL_READ]
         caller_side = iam.Policy(
@@ -325,20 +326,12 @@ class DurableFunction(Construct):
                 self._journal_statement(tuple(sorted(set(journal)))),
             ],
         )
-        child_side = iam.Policy(
-            self,
-            f"Resumes{caller.node.id}",
-            roles=[self.function.role] if self.function.role else [],
-            statements=[iam.PolicyStatement(actions=list(_perms.INVOKE), resources=[caller._versions_arn])],
-        )
         _nag.acknowledge_wildcard_resources(
             caller_side, [self._versions_arn], "context.invoke starts a child on a version of the target (<ARN>:*)."
         )
-        _nag.acknowledge_wildcard_resources(
-            child_side,
-            [caller._versions_arn],
-            "A child execution resumes the execution that invoked it on its pinned version (<caller ARN>:*).",
-        )
+        # The child's wake lands in this function's journal, so this engine's relay resumes the caller; it already
+        # may when the caller shares the engine (repeats add nothing).
+        self.engine._allow_resume(caller)
 
     def grant_send_callback(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let `grantee` call the engine's callback routes (see DurableEngine.grant_send_callback)."""

@@ -100,16 +100,25 @@ def create_resources(stack: Stack, session: Any) -> None:
 def _create_tables(stack: Stack, dynamodb: Any) -> None:
     for logical_id, table in stack.of_type("AWS::DynamoDB::Table").items():
         props, name = table["Properties"], stack.name(logical_id, 255)
+        stream = props.get("StreamSpecification")
         dynamodb.create_table(
             TableName=name,
             BillingMode=props["BillingMode"],
             KeySchema=props["KeySchema"],
             AttributeDefinitions=props["AttributeDefinitions"],
             GlobalSecondaryIndexes=props.get("GlobalSecondaryIndexes", []),
+            **(
+                {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}}
+                if stream
+                else {}
+            ),
         )
         dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
         stack.refs[logical_id] = name
         stack.attributes[(logical_id, "Arn")] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+        if stream:
+            described = dynamodb.describe_table(TableName=name)["Table"]
+            stack.attributes[(logical_id, "StreamArn")] = described["LatestStreamArn"]
 
 
 # Queue properties whose CloudFormation name is also their SQS attribute name.
@@ -201,12 +210,11 @@ def run_function(stack: Stack, logical_id: str, code_dir: Path) -> dict[str, Any
 
 def callback_handler_services(stack: Stack) -> str:
     """Build the callback handler's engine services from its environment in the template, as Lambda would."""
+    from durable_runtime import contract as c
     from durable_runtime.engine.services import services_from_environment
 
     (handler_id,) = [
-        k
-        for k, v in stack.of_type("AWS::Lambda::Function").items()
-        if v["Properties"]["Handler"].startswith("durable_runtime.")
+        k for k, v in stack.of_type("AWS::Lambda::Function").items() if v["Properties"]["Handler"] == c.CALLBACK_HANDLER
     ]
     variables = stack.resolve(stack.resources[handler_id]["Properties"]["Environment"]["Variables"])
     # Lambda sets these in every function's environment.
@@ -221,6 +229,17 @@ def callback_handler_services(stack: Stack) -> str:
         os.environ.clear()
         os.environ.update(saved)
     return "ok"
+
+
+def engine_handlers(stack: Stack) -> dict[str, str]:
+    """Import each handler the engine deploys from the layer (callback endpoint, outbox relay) as Lambda would."""
+    found = {}
+    for function in stack.of_type("AWS::Lambda::Function").values():
+        handler = function["Properties"]["Handler"]
+        if handler.startswith("durable_runtime."):
+            module_name, attribute = handler.rsplit(".", 1)
+            found[handler] = "ok" if callable(getattr(importlib.import_module(module_name), attribute)) else "missing"
+    return found
 
 
 def main(request_path: str) -> None:
@@ -239,6 +258,7 @@ def main(request_path: str) -> None:
         for logical_id, code_dir in request["functions"].items():
             report["functions"][logical_id] = run_function(stack, logical_id, Path(code_dir))
         report["callback_handler_services"] = callback_handler_services(stack)
+        report["engine_handlers"] = engine_handlers(stack)
     layer = Path(request["layer_python"])
     report["modules_outside_layer"] = sorted(
         name

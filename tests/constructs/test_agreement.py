@@ -99,3 +99,9 @@ def test_journal_keys_written_are_exactly_those_the_leading_keys_grant_allows(
 
 def test_callback_handler_environment_builds_the_runtimes_services(report: dict[str, Any]) -> None:
     assert report["callback_handler_services"] == "ok"
+
+
+def test_every_engine_handler_imports_from_the_layer(report: dict[str, Any]) -> None:
+    from durable_runtime import contract
+
+    assert report["engine_handlers"] == {contract.CALLBACK_HANDLER: "ok", contract.OUTBOX_HANDLER: "ok"}

@@ -1,4 +1,4 @@
-"""DurableEngine: journal, payloads, dead letters, callback API and alarms, by default and fully configured."""
+"""DurableEngine: journal, outbox relay, payloads, dead letters, callback API and alarms, default and configured."""
 
 from __future__ import annotations
 
@@ -8,15 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match
 
 from durable_constructs import DurableEngine, DurableValidationError
+from durable_constructs._outbox import OutboxRelay
 from durable_runtime import contract
 
 if TYPE_CHECKING:
@@ -25,6 +28,9 @@ if TYPE_CHECKING:
     from conftest import Synthesized
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
+LAYER_ARN = "arn:aws:lambda:eu-west-1:123456789012:layer:durable-runtime:1"
+# What a Lambda event source mapping needs to read a stream it names (no ListStreams, which takes only "*").
+_STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
 
 
 def _build(app: cdk.App) -> tuple[cdk.Stack, dict[str, Any]]:
@@ -58,6 +64,8 @@ def _build(app: cdk.App) -> tuple[cdk.Stack, dict[str, Any]]:
         execution_timeout=cdk.Duration.days(30),
         retention=cdk.Duration.days(7),
     )
+    # Across engines: a child of orders (default engine) wakes refunds through the default engine's relay.
+    orders.grant_invoke(refunds)
     caller = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())
     custom.grant_send_callback(caller)
     objects = {"default": default, "custom": custom, "orders": orders, "refunds": refunds, "key": key}
@@ -109,6 +117,13 @@ def test_journal_has_the_contract_key_schema_index_and_ttl(synth: Synthesized) -
         }
     ]
     assert journal["TimeToLiveSpecification"] == {"AttributeName": contract.TTL_ATTRIBUTE, "Enabled": True}
+
+
+@pytest.mark.parametrize("engine", ["default", "custom"])
+def test_journal_streams_new_images_for_the_outbox(synth: Synthesized, engine: str) -> None:
+    journal = _one(synth, synth.objects[engine].journal)["Properties"]
+
+    assert journal["StreamSpecification"] == {"StreamViewType": contract.JOURNAL_STREAM_VIEW_TYPE}
 
 
 def test_journal_is_on_demand_recoverable_encrypted_and_retained_by_default(synth: Synthesized) -> None:
@@ -319,32 +334,65 @@ def _statements(synth: Synthesized, role: Any) -> list[dict[str, Any]]:
     ]
 
 
-def test_callback_handler_resumes_only_the_functions_of_its_engine(synth: Synthesized) -> None:
-    for engine, function in (("default", "orders"), ("custom", "refunds")):
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return sorted([actions] if isinstance(actions, str) else actions)
+
+
+def test_callback_handler_invokes_no_function(synth: Synthesized) -> None:
+    for engine in ("default", "custom"):
         statements = _statements(synth, synth.objects[engine].callback_handler.role)
-        invokes = [s for s in statements if s["Action"] == "lambda:InvokeFunction"]
-        fn = synth.objects[function].function
-        assert invokes == [
-            {
-                "Action": "lambda:InvokeFunction",
-                "Effect": "Allow",
-                "Resource": {"Fn::Join": ["", [_arn(synth, fn), ":*"]]},
-            }
-        ]
+
+        assert statements, "the handler's role has no policy"
+        assert not [s for s in statements if any(a.startswith("lambda:") for a in _actions(s))]
 
 
-def test_callback_handler_reads_and_writes_journal_records_of_every_function(synth: Synthesized) -> None:
+def test_callback_handler_only_reads_and_updates_operation_records_on_the_journal(synth: Synthesized) -> None:
     engine = synth.objects["default"]
     statements = _statements(synth, engine.callback_handler.role)
 
-    (journal,) = [s for s in statements if s["Resource"] == _arn(synth, engine.journal)]
-    assert sorted(journal["Action"]) == [
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:Query",
-        "dynamodb:UpdateItem",
-    ]
-    assert "Condition" not in journal  # a callback id names an execution of any function sharing the engine
+    journal = {tuple(_actions(s)): s for s in statements if s["Resource"] == _arn(synth, engine.journal)}
+    assert set(journal) == {("dynamodb:GetItem", "dynamodb:Query"), ("dynamodb:UpdateItem",)}
+    # A callback id names an execution of any function sharing the engine: reads cannot be narrowed by key.
+    assert "Condition" not in journal[("dynamodb:GetItem", "dynamodb:Query")]
+    assert journal[("dynamodb:UpdateItem",)]["Condition"] == {
+        "ForAllValues:StringEquals": {
+            "dynamodb:Attributes": [
+                contract.PARTITION_KEY,
+                contract.SORT_KEY,
+                "st",
+                "att",
+                "res",
+                "res_ref",
+                "d",
+                "ev",
+                contract.TTL_ATTRIBUTE,
+                contract.WAKE_ATTRIBUTE,
+            ]
+        }
+    }
+    assert not [s for s in statements if "dynamodb:PutItem" in _actions(s)]
+
+
+def test_callback_handler_only_writes_payloads(synth: Synthesized) -> None:
+    for engine in ("default", "custom"):
+        bucket = synth.objects[engine].payload_bucket
+        statements = _statements(synth, synth.objects[engine].callback_handler.role)
+
+        (payloads,) = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
+        assert (payloads["Action"], payloads["Resource"]) == (
+            "s3:PutObject",
+            {"Fn::Join": ["", [_arn(synth, bucket), f"/{contract.PAYLOAD_PREFIX}*"]]},
+        )
+
+
+def test_callback_handler_uses_the_customer_key_when_there_is_one(synth: Synthesized) -> None:
+    default = _statements(synth, synth.objects["default"].callback_handler.role)
+    custom = _statements(synth, synth.objects["custom"].callback_handler.role)
+
+    assert not [s for s in default if any(a.startswith("kms:") for a in _actions(s))]
+    (kms_use,) = [s for s in custom if any(a.startswith("kms:") for a in _actions(s))]
+    assert kms_use["Resource"] == _arn(synth, synth.objects["key"])
 
 
 def test_grant_send_callback_allows_post_on_the_callback_routes_only(synth: Synthesized) -> None:
@@ -359,8 +407,118 @@ def test_grant_send_callback_allows_post_on_the_callback_routes_only(synth: Synt
 # endregion
 
 
+# region outbox relay
+def _relay_mapping(synth: Synthesized, engine: DurableEngine) -> tuple[str, dict[str, Any]]:
+    (mapping,) = [
+        (logical_id, resource)
+        for logical_id, resource in synth.of_type("AWS::Lambda::EventSourceMapping").items()
+        if resource["Properties"]["FunctionName"] == _ref(synth, engine.outbox_relay)
+    ]
+    return mapping
+
+
+def test_outbox_relay_runs_the_layers_handler_with_no_environment(synth: Synthesized) -> None:
+    engine = synth.objects["default"]
+    relay = _one(synth, engine.outbox_relay)["Properties"]
+
+    assert relay["Handler"] == contract.OUTBOX_HANDLER
+    assert relay["Layers"] == [_ref(synth, engine.layer)]
+    assert contract.OUTBOX_HANDLER in relay["Code"]["ZipFile"]
+    assert (relay["Runtime"], relay["Architectures"]) == ("python3.13", ["arm64"])
+    assert (relay["MemorySize"], relay["Timeout"]) == (256, 30)
+    assert "Environment" not in relay
+
+
+@pytest.mark.parametrize("engine", ["default", "custom"])
+def test_outbox_relay_consumes_only_wakes_from_the_journal_stream(synth: Synthesized, engine: str) -> None:
+    durable = synth.objects[engine]
+    logical_id, mapping = _relay_mapping(synth, durable)
+    props = mapping["Properties"]
+
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [synth.logical_id(durable.journal), "StreamArn"]}
+    (only,) = props["FilterCriteria"]["Filters"]
+    assert json.loads(only["Pattern"]) == contract.OUTBOX_FILTER_PATTERN
+    assert props["StartingPosition"] == "TRIM_HORIZON"
+    assert (props["BatchSize"], props["ParallelizationFactor"]) == (10, 4)
+    assert logical_id == synth.logical_id(durable.node.find_child("Outbox").node.find_child("JournalStream"))
+
+
+@pytest.mark.parametrize("engine", ["default", "custom"])
+def test_outbox_relay_retries_failed_wakes_a_bounded_time_then_dead_letters(synth: Synthesized, engine: str) -> None:
+    durable = synth.objects[engine]
+    _, mapping = _relay_mapping(synth, durable)
+    props = mapping["Properties"]
+
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BisectBatchOnFunctionError"] is True
+    # Both bounded (-1, the default, retries until the stream drops the record 24 hours later).
+    assert (props["MaximumRetryAttempts"], props["MaximumRecordAgeInSeconds"]) == (10, 3600)
+    assert props["DestinationConfig"] == {"OnFailure": {"Destination": _arn(synth, durable.dead_letter_queue)}}
+    # No record reaches the relay before it may invoke the functions the record wakes.
+    policy = synth.logical_id(durable.node.find_child("Outbox").node.find_child("ResumePolicy"))
+    assert policy in mapping["DependsOn"]
+
+
+def _invoked_versions(synth: Synthesized, statements: list[dict[str, Any]]) -> list[str]:
+    invokes = [s for s in statements if any(a.startswith("lambda:") for a in _actions(s))]
+    assert all(_actions(s) == ["lambda:InvokeFunction"] for s in invokes)
+    resources = [r for s in invokes for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+    return sorted(json.dumps(resource, sort_keys=True) for resource in resources)
+
+
+def _versions(synth: Synthesized, *functions: Any) -> list[str]:
+    return sorted(
+        json.dumps({"Fn::Join": ["", [_arn(synth, function.function), ":*"]]}, sort_keys=True) for function in functions
+    )
+
+
+def test_outbox_relay_invokes_the_versions_of_the_functions_whose_wakes_reach_it(synth: Synthesized) -> None:
+    orders, refunds = synth.objects["orders"], synth.objects["refunds"]
+    default = _statements(synth, synth.objects["default"].outbox_relay.role)
+    custom = _statements(synth, synth.objects["custom"].outbox_relay.role)
+
+    # The default engine's relay wakes its own function, and refunds when a child refunds started on orders ends.
+    assert _invoked_versions(synth, default) == _versions(synth, orders, refunds)
+    assert _invoked_versions(synth, custom) == _versions(synth, refunds)
+
+
+@pytest.mark.parametrize("engine", ["default", "custom"])
+def test_outbox_relay_touches_no_journal_item_and_no_payload(synth: Synthesized, engine: str) -> None:
+    durable = synth.objects[engine]
+    statements = _statements(synth, durable.outbox_relay.role)
+    actions = {action for statement in statements for action in _actions(statement)}
+
+    assert {a for a in actions if a.startswith("dynamodb:")} == set(_STREAM_READ)
+    assert not {a for a in actions if a.startswith("s3:") or a.endswith("Item")}
+    stream = {"Fn::GetAtt": [synth.logical_id(durable.journal), "StreamArn"]}
+    assert [s["Resource"] for s in statements if s["Action"] == list(_STREAM_READ)] == [stream]
+    services = {action.split(":")[0] for action in actions}
+    assert services == ({"logs", "dynamodb", "sqs", "lambda"} | ({"kms"} if engine == "custom" else set()))
+
+
+def test_outbox_relay_refuses_a_journal_without_a_stream() -> None:
+    stack = cdk.Stack(cdk.App(), "NoStream")
+    table = dynamodb.Table(
+        stack, "Journal", partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
+    )
+
+    with pytest.raises(DurableValidationError, match=r"journal NoStream/Journal has no stream: .*stream=NEW_IMAGE"):
+        OutboxRelay(
+            stack,
+            "Outbox",
+            layer=lambda_.LayerVersion.from_layer_version_arn(stack, "Layer", LAYER_ARN),
+            journal=table,
+            dead_letter_queue=sqs.Queue(stack, "DeadLetters"),
+            encryption_key=None,
+            log_retention=logs.RetentionDays.ONE_DAY,
+        )
+
+
+# endregion
+
+
 # region alarms
-def test_engine_alarms_on_dead_letters_and_callback_handler_errors_and_throttles(synth: Synthesized) -> None:
+def test_engine_alarms_on_dead_letters_callback_handler_and_outbox_relay(synth: Synthesized) -> None:
     engine = synth.objects["default"]
     alarms = {alarm.node.id: _one(synth, alarm)["Properties"] for alarm in engine.alarms}
 
@@ -372,14 +530,20 @@ def test_engine_alarms_on_dead_letters_and_callback_handler_errors_and_throttles
     assert (
         alarms["CallbackHandlerErrorsAlarm"]["MetricName"],
         alarms["CallbackHandlerThrottlesAlarm"]["MetricName"],
-    ) == (
-        "Errors",
-        "Throttles",
-    )
-    for alarm in alarms.values():
-        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+        alarms["OutboxErrorsAlarm"]["MetricName"],
+    ) == ("Errors", "Throttles", "Errors")
+    assert alarms["OutboxErrorsAlarm"]["Dimensions"] == [
+        {"Name": "FunctionName", "Value": _ref(synth, engine.outbox_relay)}
+    ]
+    iterator_age = alarms.pop("OutboxIteratorAgeAlarm")
+    assert (iterator_age["MetricName"], iterator_age["Statistic"]) == ("IteratorAge", "Maximum")
+    assert iterator_age["Dimensions"] == [{"Name": "FunctionName", "Value": _ref(synth, engine.outbox_relay)}]
+    assert (iterator_age["Threshold"], iterator_age["ComparisonOperator"]) == (60_000, "GreaterThanOrEqualToThreshold")
+    for alarm in [*alarms.values(), iterator_age]:
         assert alarm["TreatMissingData"] == "notBreaching"
         assert "AlarmActions" not in alarm
+    for alarm in alarms.values():
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
 
 
 def test_alarm_topic_receives_every_engine_and_function_alarm(synth: Synthesized) -> None:
@@ -390,6 +554,8 @@ def test_alarm_topic_receives_every_engine_and_function_alarm(synth: Synthesized
         "DeadLettersAlarm",
         "CallbackHandlerErrorsAlarm",
         "CallbackHandlerThrottlesAlarm",
+        "OutboxErrorsAlarm",
+        "OutboxIteratorAgeAlarm",
         "ExecutionsFailedAlarm",
         "ErrorsAlarm",
         "ThrottlesAlarm",
@@ -410,15 +576,28 @@ def test_construct_ids_are_stable(synth: Synthesized) -> None:
         "Payloads",
         "DeadLetterQueue",
         "RuntimeLayer",
+        "Outbox",
         "Callbacks",
         "DeadLettersAlarm",
         "CallbackHandlerErrorsAlarm",
         "CallbackHandlerThrottlesAlarm",
+        "OutboxErrorsAlarm",
+        "OutboxIteratorAgeAlarm",
         "Orders",  # engine.add_function defines the function inside the engine
     }
     callbacks = engine.node.find_child("Callbacks")
-    assert {child.node.id for child in callbacks.node.children} == {"Handler", "Api", "AccessLogs", "ResumePolicy"}
+    assert {child.node.id for child in callbacks.node.children} == {"Handler", "Api", "AccessLogs"}
     assert engine.callback_handler.node.path.endswith("Callbacks/Handler/Resource")
+    outbox = engine.node.find_child("Outbox")
+    assert {child.node.id for child in outbox.node.children} == {
+        "Resource",
+        "ServiceRole",
+        "LogGroup",
+        "ResumePolicy",
+        "JournalStream",
+    }
+    assert outbox.node.default_child is engine.outbox_relay
+    assert engine.outbox_relay.node.path == "Engines/Default/Outbox/Resource"
 
 
 def test_of_stack_refuses_to_guess_between_two_engines(synth: Synthesized) -> None:
