@@ -60,18 +60,17 @@ class DurableClient:
         services = self.services
         function_arn, version = services.invoker.resolve(function)
         name = execution_name or str(uuid.uuid4())
-        record, created = start_execution(
+        # The execution record carries its first invocation as an outbox entry (DESIGN §4 "Liveness"): once the
+        # record exists the journal's stream starts it, even if this process dies the moment the call returns.
+        record, _ = start_execution(
             services, function_arn, version, name, input, execution_timeout_seconds=execution_timeout
         )
-        if created:
-            from .engine.envelope import ResumeRequest
-
-            arn = ExecutionArn.parse(record.arn)
-            services.invoker.invoke_async(arn.qualified_function_arn, ResumeRequest(arn, "start").to_event())
         return {"DurableExecutionArn": record.arn, "StartTimestamp": _ts(record.started_at)}
 
     def stop_durable_execution(self, DurableExecutionArn: str, Error: dict[str, Any] | None = None) -> dict[str, Any]:
         """Close a running execution as STOPPED; later resumes and callbacks for it are rejected."""
+        from .engine.invocation import parent_wake
+        from .journal.payloads import fit_outcome, shrink_events
         from .journal.records import EXECUTION_END_POSITION, JournalEvent
 
         arn = ExecutionArn.parse(DurableExecutionArn)
@@ -82,22 +81,22 @@ class DurableClient:
         error = ErrorObject.from_dict(Error) if Error else None
         details = {"Error": {"Payload": error.to_dict()}} if error else {}
         event = JournalEvent("ExecutionStopped", now, (record.invocation_seq + 1, EXECUTION_END_POSITION), details)
+        _, _, stored_error, error_ref, known = fit_outcome(self.services.payloads, arn.journal_key, "stop", None, error)
         closed = self.services.store.close_execution(
             arn.journal_key,
             ExecutionStatus.STOPPED,
             result=None,
             result_ref=None,
-            error=error,
-            events=[event],
+            error=stored_error,
+            error_ref=error_ref,
+            events=shrink_events([event], self.services.payloads, arn.journal_key, "stop", known),
             ended_at=now,
             expires_at=int(now + record.retention_days * 86_400),
+            # A stopped child execution resumes its parent through the journal's outbox, like any other close.
+            wake=parent_wake(record),
         )
         if not closed:
             raise ValidationError(f"execution {DurableExecutionArn} closed before it could be stopped")
-        if record.parent_arn and record.parent_operation_id:
-            from .engine.invocation import resume_parent
-
-            resume_parent(self.services, record.parent_arn, record.parent_operation_id)
         return {"StopTimestamp": _ts(now)}
 
     # endregion
@@ -146,7 +145,7 @@ class DurableClient:
                 "FunctionArn": f"{record.function_arn}:{record.version}",
                 "InputPayload": self.services.store.get_input(arn.journal_key),
                 "Result": result,
-                "Error": record.error.to_dict() if record.error else None,
+                "Error": _error_dict(self.services, record.error, record.error_ref),
                 "StartTimestamp": _ts(record.started_at),
                 "EndTimestamp": _ts(record.ended_at),
                 "Status": record.status.value,
@@ -186,7 +185,8 @@ class DurableClient:
             raise ResourceNotFoundException(f"no durable execution {DurableExecutionArn}")
         finished = {event.operation_id for event, _ in snapshot.events() if event.event_type == "WaitSucceeded"}
         operations = [
-            _operation_shape(record, record.operation_id in finished) for record in snapshot.operations.values()
+            _operation_shape(record, record.operation_id in finished, self.services)
+            for record in snapshot.operations.values()
         ]
         operations.sort(key=lambda op: op.get("StartTimestamp") or datetime.datetime.min.replace(tzinfo=datetime.UTC))
         return _page(operations, "Operations", MaxItems, Marker)
@@ -272,10 +272,18 @@ def _summary(record: ExecutionRecord) -> dict[str, Any]:
     )
 
 
-def _operation_shape(record: OperationRecord, wait_finished: bool) -> dict[str, Any]:
+def _error_dict(services: EngineServices, error: ErrorObject | None, error_ref: str | None) -> dict[str, Any] | None:
+    from .journal.payloads import full_error
+
+    whole = full_error(services.payloads, error, error_ref)
+    return whole.to_dict() if whole else None
+
+
+def _operation_shape(record: OperationRecord, wait_finished: bool, services: EngineServices) -> dict[str, Any]:
     status = "SUCCEEDED" if wait_finished else record.status.value
     result = {"Result": record.result} if record.result is not None else {}
-    error = {"Error": record.error.to_dict()} if record.error else {}
+    error_dict = _error_dict(services, record.error, record.error_ref)
+    error = {"Error": error_dict} if error_dict else {}
     shape: dict[str, Any] = _without_none(
         {
             "Id": record.operation_id,

@@ -39,6 +39,10 @@ T = TypeVar("T")
 U = TypeVar("U")
 Params = ParamSpec("Params")
 
+# Child contexts nest at most this deep: each level costs stack frames, and Python's recursion limit would
+# otherwise fail a deeper execution on every attempt.
+MAX_CONTEXT_DEPTH = 100
+
 __all__ = [
     "DurableContext",
     "ExecutionContext",
@@ -139,6 +143,7 @@ class DurableContext:
         self._counter = 0
         self._counter_lock = threading.Lock()
         self._replaying = replaying
+        self._depth = 0
         base = logger or DurableLogger.for_execution(state.arn, self.is_replaying)
         self.logger = base.bind(self.is_replaying, parentId=parent_id)
 
@@ -171,13 +176,20 @@ class DurableContext:
                 self._replaying = False
 
     def _child(self, parent_id: str, replaying: bool) -> DurableContext:
-        return DurableContext(
+        if self._depth >= MAX_CONTEXT_DEPTH:
+            raise ValidationError(
+                f"child contexts nest more than {MAX_CONTEXT_DEPTH} deep; flatten the recursion (a loop of steps, "
+                "or a map over the items) instead of nesting a context per level"
+            )
+        child = DurableContext(
             self.state,
             parent_id=parent_id,
             lambda_context=self.lambda_context,
             replaying=replaying,
             logger=self.logger,
         )
+        child._depth = self._depth + 1
+        return child
 
     def _virtual_child(self, id_prefix: str) -> DurableContext:
         """A context that records nothing itself: its operations report to this context's parent."""

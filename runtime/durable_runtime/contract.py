@@ -28,6 +28,18 @@ LIST_INDEX_SORT_KEY = "started"
 RECORD_EXECUTION = "EXEC"
 RECORD_OPERATION_PREFIX = "OP#"
 RECORD_INVOCATION_PREFIX = "INV#"
+# The journal is its own outbox (DESIGN §4 "Liveness"): a write whose change needs a follow-up (an execution
+# created by a client, a callback completed, a child execution closed) sets this attribute to the resume envelope
+# (JSON text) that must be sent; every other write of the same item removes it. The table's stream (new images)
+# feeds the outbox relay function, whose event source passes only records carrying the attribute.
+WAKE_ATTRIBUTE = "wake"
+JOURNAL_STREAM_VIEW_TYPE = "NEW_IMAGE"
+OUTBOX_FILTER_PATTERN = {"dynamodb": {"NewImage": {WAKE_ATTRIBUTE: {"S": [{"exists": True}]}}}}
+# endregion
+
+# region Handlers the engine deploys from the runtime layer
+CALLBACK_HANDLER = "durable_runtime.callbacks.api.handler"
+OUTBOX_HANDLER = "durable_runtime.engine.outbox.handler"
 # endregion
 
 # region Resume envelope: what timers, the callback handler and child completions send the function
@@ -42,6 +54,7 @@ ACTION_START = "start"
 ENVELOPE_INPUT = "input"
 ENVELOPE_EXECUTION_NAME = "executionName"
 
+REASON_START = "start"
 REASON_TIMER = "timer"
 REASON_RETRY = "retry"
 REASON_WATCHDOG = "watchdog"

@@ -10,7 +10,7 @@ from collections.abc import Callable, MutableMapping
 from enum import Enum
 from typing import Any
 
-from .contract import REASON_WATCHDOG, SQS_MAX_DELAY_SECONDS
+from .contract import REASON_START, REASON_WATCHDOG, SQS_MAX_DELAY_SECONDS
 from .engine.envelope import is_envelope, parse_envelope, sqs_envelopes
 from .engine.ids import FunctionArn
 from .engine.services import EngineServices, current_services
@@ -88,20 +88,20 @@ def _start_directly(func: Callable[[Any, Any], Any], event: Any, lambda_context:
     from .engine.envelope import ResumeRequest
     from .engine.ids import ExecutionArn
     from .engine.invocation import run_invocation
-    from .engine.starting import start_execution
+    from .engine.starting import start_execution, validate_input
 
     function_arn, version = _identity(lambda_context)
     request_id = _request_id(lambda_context)
-    record, created = start_execution(services, function_arn, version, request_id, json.dumps(event))
-    arn = ExecutionArn.parse(record.arn)
-    if created:
-        # Nothing else would resume this execution if this (possibly synchronous) invocation died.
-        # At most the SQS delay limit: one message, never a schedule. A watchdog that arrives while this
-        # invocation still runs finds the execution busy and looks again later.
-        remaining = getattr(lambda_context, "get_remaining_time_in_millis", lambda: 900_000)() / 1000
-        delay = min(remaining + 5, SQS_MAX_DELAY_SECONDS)
-        services.timers.schedule(ResumeRequest(arn, REASON_WATCHDOG), services.clock.now() + delay)
-    outcome = run_invocation(func, ResumeRequest(arn, "start"), request_id, lambda_context, services)
+    payload = validate_input(json.dumps(event))
+    arn = ExecutionArn.for_new_execution(function_arn, version, request_id)
+    # This invocation runs the execution it creates; if it dies (and a synchronous caller never retries), only a
+    # timer set before the execution exists can resume it. It fires after this invocation's deadline, within the
+    # SQS delay limit (one message, never a schedule); if it finds the execution busy it looks again later.
+    remaining = getattr(lambda_context, "get_remaining_time_in_millis", lambda: 900_000)() / 1000
+    delay = min(remaining + 5, SQS_MAX_DELAY_SECONDS)
+    services.timers.schedule(ResumeRequest(arn, REASON_WATCHDOG), services.clock.now() + delay)
+    start_execution(services, function_arn, version, request_id, payload, invoke=False)
+    outcome = run_invocation(func, ResumeRequest(arn, REASON_START), request_id, lambda_context, services)
     if outcome.status == InvocationStatus.SUCCEEDED.value and outcome.result is not None:
         return json.loads(outcome.result)
     return outcome.to_response()

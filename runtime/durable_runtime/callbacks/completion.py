@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import contract as c
 from ..exceptions import DurableExecutionsError, ErrorObject
+from ..journal.payloads import fit_operation, preview_error
 from ..journal.records import ExecutionStatus, JournalEvent, OperationStatus, OperationType
 from ..journal.store import ExpectedState, JournalConflictError
 from .ids import MalformedCallbackId, decode
@@ -55,10 +56,13 @@ class CallbackPayloadTooLarge(CallbackRejected):
 
 
 _UNKNOWN = "no callback with this id: check that the whole id was sent, unchanged"
+# A callback created with a JSON serdes records this format; the endpoint then refuses a result it cannot read.
+RESULT_FORMAT_KEY = "fmt"
+RESULT_FORMAT_JSON = "json"
 
 
 def _find(services: EngineServices, callback_id: str) -> tuple[Any, OperationRecord, ExecutionRecord]:
-    """Decode and authenticate the id; return (capability, record, execution)."""
+    """Decode and authenticate the id; return (capability, record, execution) of a running execution."""
     try:
         capability = decode(callback_id)
     except MalformedCallbackId:
@@ -72,12 +76,15 @@ def _find(services: EngineServices, callback_id: str) -> tuple[Any, OperationRec
         raise CallbackNotFound(_UNKNOWN)
     if execution.status != ExecutionStatus.RUNNING:
         raise CallbackConflict(f"the execution is {execution.status.value}; it accepts no more callbacks")
+    return capability, record, execution
+
+
+def _require_open(services: EngineServices, record: OperationRecord) -> None:
     if record.status != OperationStatus.STARTED:
         raise CallbackConflict(f"the callback is already {record.status.value}")
     deadline = callback_deadline(record)
     if deadline is not None and services.clock.now() >= deadline:
         raise CallbackConflict("the callback timed out")
-    return capability, record, execution
 
 
 def callback_deadline(record: OperationRecord) -> float | None:
@@ -94,9 +101,10 @@ def callback_deadline(record: OperationRecord) -> float | None:
 def send_heartbeat(services: EngineServices, callback_id: str) -> None:
     """Push the callback's heartbeat deadline out; heartbeats produce no history event."""
     capability, record, execution = _find(services, callback_id)
+    _require_open(services, record)
     # The attempt counter versions the record, so a heartbeat and a concurrent change never overwrite each other.
     updated = record.evolve(attempt=record.attempt + 1, extra={**record.extra, "hb_at": f"{services.clock.now():.3f}"})
-    _write(services, capability.journal_key, execution, record, updated, [])
+    _write(services, capability.journal_key, execution, record, updated, [], wake=None)
 
 
 def send_success(services: EngineServices, callback_id: str, result: str | None) -> None:
@@ -104,6 +112,10 @@ def send_success(services: EngineServices, callback_id: str, result: str | None)
     if result is not None and len(result.encode()) > MAX_RESULT_BYTES:
         raise CallbackPayloadTooLarge(f"the result is {len(result.encode())} bytes; the limit is {MAX_RESULT_BYTES}")
     capability, record, execution = _find(services, callback_id)
+    if record.status == OperationStatus.SUCCEEDED and record.result == result:
+        return  # a retry of a completion that landed (its answer was lost): the execution resumes already
+    _require_open(services, record)
+    _check_format(record, result)
     updated = record.evolve(status=OperationStatus.SUCCEEDED, result=result, ended_at=services.clock.now())
     details = {} if result is None else {"Result": {"Payload": result}}
     _finish(services, capability.journal_key, execution, record, updated, "CallbackSucceeded", details)
@@ -115,9 +127,24 @@ def send_failure(services: EngineServices, callback_id: str, error: ErrorObject)
     if size > MAX_RESULT_BYTES:
         raise CallbackPayloadTooLarge(f"the error is {size} bytes; the limit is {MAX_RESULT_BYTES}")
     capability, record, execution = _find(services, callback_id)
+    if record.status == OperationStatus.FAILED and record.error == (preview_error(error) or error):
+        return  # a retry of a failure that landed
+    _require_open(services, record)
     updated = record.evolve(status=OperationStatus.FAILED, error=error, ended_at=services.clock.now())
     details = {"Error": {"Payload": error.to_dict()}}
     _finish(services, capability.journal_key, execution, record, updated, "CallbackFailed", details)
+
+
+def _check_format(record: OperationRecord, result: str | None) -> None:
+    if result is None or record.extra.get(RESULT_FORMAT_KEY) != RESULT_FORMAT_JSON:
+        return
+    try:
+        json.loads(result)
+    except json.JSONDecodeError as error:
+        raise CallbackRejected(
+            f"this callback expects a JSON result and the body is not JSON ({error.msg} at position {error.pos}); "
+            'send JSON text, e.g. {"approved": true} or "a quoted string"'
+        ) from None
 
 
 def _finish(
@@ -133,12 +160,12 @@ def _finish(
     from ..engine.ids import ExecutionArn
 
     # Recorded between invocations: it sorts after everything the last invocation recorded.
-    next_invocation = services.store.load(key).last_invocation() + 1
+    next_invocation = max(services.store.last_invocation_seq(key), execution.invocation_seq) + 1
     event = JournalEvent(event_type, services.clock.now(), (next_invocation, 0), details)
-    _write(services, key, execution, record, updated, [event])
-    arn = ExecutionArn.parse(execution.arn)
-    request = ResumeRequest(arn, c.REASON_CALLBACK, operation_id=record.operation_id)
-    services.invoker.invoke_async(arn.qualified_function_arn, request.to_event())
+    # The completion carries the execution's resume as an outbox entry: the journal's stream delivers it once the
+    # write landed, even if this process dies before it could answer.
+    resume = ResumeRequest(ExecutionArn.parse(execution.arn), c.REASON_CALLBACK, operation_id=record.operation_id)
+    _write(services, key, execution, record, updated, [event], wake=resume.to_json())
 
 
 def _write(
@@ -148,14 +175,14 @@ def _write(
     record: OperationRecord,
     updated: OperationRecord,
     events: list[JournalEvent],
+    *,
+    wake: str | None,
 ) -> None:
-    from ..journal.payloads import shrink_events
-
     expected = ExpectedState(record.status.value, record.attempt)
     expires_at = int(execution.timeout_at + execution.retention_days * 86_400)
-    # The record keeps the result; the event's copy of a large one goes to the bucket, so the item fits.
-    events = shrink_events(events, services.payloads, key, f"callback-{record.operation_id}")
+    # A large error goes to the payload bucket, and so do large copies in events, so the item fits.
+    updated, events = fit_operation(services.payloads, key, updated, events)
     try:
-        services.store.write_operation(key, updated, events, expected, expires_at)
+        services.store.write_operation(key, updated, events, expected, expires_at, wake=wake)
     except JournalConflictError:
         raise CallbackConflict("the callback changed while this request was handled (completed or timed out)") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..journal.payloads import read_event_payload
 from ..journal.records import carries_own_identity
 from .ids import ExecutionArn
 
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
     from .services import EngineServices
 
 _PAYLOAD_KEYS = ("Result", "Input")
+# Fields a journal event may keep in the payload bucket (see journal.payloads.shrink_events).
+_REFERENCED_KEYS = ("Result", "Input", "Error")
 
 
 def _timestamp(epoch: float) -> datetime.datetime:
@@ -62,10 +65,10 @@ def render_history(
         details = dict(event.details)
         if event.event_type == "ExecutionStarted" and include_execution_data:
             details["Input"] = {"Payload": snapshot.input_payload or ""}
-        for field in _PAYLOAD_KEYS:
+        for field in _REFERENCED_KEYS:
             ref = details.get(field, {}).get("PayloadRef") if isinstance(details.get(field), dict) else None
-            if ref and include_execution_data:
-                details[field] = {"Payload": services.payloads.get(ref)}
+            if ref and (include_execution_data or field == "Error"):
+                details[field] = {"Payload": read_event_payload(services.payloads, field, ref)}
         if not include_execution_data:
             details = _strip_payloads(details)
         rendered: dict[str, Any] = {

@@ -15,6 +15,7 @@ from .clock import is_due
 from .envelope import ResumeRequest
 from .ids import ExecutionArn
 from .metrics import emit
+from .ownership import Ownership
 from .state import InfrastructureFailure, InvocationAbandoned, InvocationState
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ log = logging.getLogger("durable_runtime")
 
 # Longest pause before looking again at an execution another invocation holds.
 _BUSY_RECHECK_MAX_SECONDS = 60
+# Pause before looking again at an execution after losing a write race.
+_LOST_RACE_RECHECK_SECONDS = 2
 CRASH_ERROR_TYPE = "Runtime.ExitError"
 _CLOSED_METRICS = {
     ExecutionStatus.SUCCEEDED: c.METRIC_EXECUTIONS_SUCCEEDED,
@@ -85,8 +88,9 @@ def run_invocation(
     now = services.clock.now()
     leased = execution.invocation_seq
     if leased and leased not in snapshot.completed_invocations():
-        # The last invocation that took the lease has not recorded its end: it is running, or it died.
-        if execution.lease_owner != delivery_id and now < (execution.lease_until or 0.0):
+        # The last invocation that took the lease has not recorded its end: it is running, or it died. Only
+        # its deadline tells which: even a delivery with the same id may be a duplicate running right now.
+        if now < (execution.lease_until or 0.0):
             _recheck_later(services, request, execution.lease_until or now)
             return InvocationOutcome(execution.arn, "PENDING")
         _record_lost_invocation(services, key, execution, leased)
@@ -94,18 +98,38 @@ def run_invocation(
     if last_invocation == 0:
         emit(c.METRIC_EXECUTIONS_STARTED, request.execution_arn.function_name)
     deadline = _deadline(lambda_context, now)
+    ownership = Ownership(services.store, services.clock, key, execution, last_invocation + 1, delivery_id, deadline)
     state = InvocationState(
-        services, snapshot, execution, last_invocation + 1, start_linger=services.settings.start_linger_seconds
+        services, snapshot, execution, ownership, start_linger=services.settings.start_linger_seconds
     )
-    state.set_owner(lambda: _take(services, state, leased, delivery_id, deadline), deadline)
     if now >= execution.timeout_at:
         timeout = int(execution.timeout_at - execution.started_at)
         error = ErrorObject(f"execution exceeded its timeout of {timeout} seconds", "ExecutionTimedOut", None, None)
         return _close(state, ExecutionStatus.TIMED_OUT, "ExecutionTimedOut", None, error, [])
     try:
+        return _run_guarded(handler, state, snapshot, request, lambda_context)
+    finally:
+        # Lambda freezes the process once the handler returns: nothing of this invocation may run on.
+        ownership.stop()
+
+
+def _run_guarded(
+    handler: Callable[[Any, Any], Any],
+    state: InvocationState,
+    snapshot: JournalSnapshot,
+    request: ResumeRequest,
+    lambda_context: Any,
+) -> InvocationOutcome:
+    """Run the handler; turn lost races, outages and engine errors into the invocation's end."""
+    services = state.services
+    try:
         return _run_handler(handler, state, snapshot, request, lambda_context)
     except InvocationAbandoned:
+        # Another writer changed the journal first. Usually that is another invocation, which carries on; but it
+        # may have been the callback endpoint (a heartbeat), which resumes nothing. A look shortly after costs
+        # one timer and settles it either way: nothing is left to a winner that may not exist.
         _end_quietly(state, None)
+        _recheck_later(services, request, state.now() + _LOST_RACE_RECHECK_SECONDS)
         return InvocationOutcome(state.arn, "PENDING")
     except InfrastructureFailure as failure:
         _end_quietly(state, ErrorObject.from_exception(failure.error))
@@ -172,24 +196,20 @@ def _abort(state: InvocationState, started: float, error: BaseException) -> None
 
     A divergent replay or a value the serdes cannot handle must not become part of the journal: held-back
     writes are dropped and, if nothing was written, a lease taken is put back exactly as it was, so the journal
-    is unchanged. Lambda reports the error and retries; the execution stays as it was.
+    is unchanged. Lambda reports the error and retries; the execution stays as it was. A timer at the execution's
+    timeout makes sure it ends even when every retry fails the same way (or a redrive continues it).
     """
     state.abandon()
+    state.services.timers.schedule(
+        ResumeRequest(ExecutionArn.parse(state.arn), c.REASON_WATCHDOG), state.execution.timeout_at
+    )
     if not state.wrote:
-        if state.claimed:
-            state.services.store.restore_lease(state.key, state.seq, state.lease_owner, state.execution)
+        state.ownership.release_untouched()
         return
     wire = ErrorObject.from_exception(error)
     state.services.store.write_invocation(
         state.key, state.seq, [_invocation_completed(state, started, wire)], state.expires_at
     )
-
-
-def _take(services: EngineServices, state: InvocationState, leased: int, owner: str, deadline: float) -> None:
-    state.lease_owner = owner
-    if not services.store.acquire_lease(state.key, leased, state.seq, owner, deadline):
-        state.abandon()
-        raise InvocationAbandoned("another invocation took this execution first")
 
 
 def _invocation_completed(state: InvocationState, started: float, error: ErrorObject | None) -> JournalEvent:
@@ -259,47 +279,48 @@ def _close(
     error: ErrorObject | None,
     closing: list[JournalEvent],
 ) -> InvocationOutcome:
-    """Close the execution with one conditional write carrying the invocation's last events."""
-    from ..journal.payloads import needs_offload, shrink_events
+    """Close the execution with one conditional write carrying the invocation's last events.
+
+    The close of an execution started by `context.invoke` carries its parent's resume as an outbox entry, so the
+    parent is resumed even if this process dies right after the write.
+    """
+    from ..journal.payloads import fit_outcome, shrink_events
 
     details: dict[str, Any] = {}
     if result is not None:
         details["Result"] = {"Payload": result}
     if error is not None:
         details["Error"] = {"Payload": error.to_dict()}
-    result_ref = None
-    stored_result = result
-    known: dict[str, str] = {}
-    if needs_offload(result):
-        result_ref = state.services.payloads.put(state.key, "execution-result", result or "")
-        stored_result, known = None, {result or "": result_ref}
+    payloads = state.services.payloads
+    stored_result, result_ref, stored_error, error_ref, known = fit_outcome(
+        payloads, state.key, "execution", result, error
+    )
     now = state.now()
     ended = JournalEvent(event_type, now, (state.seq, EXECUTION_END_POSITION), details)
-    closing = shrink_events([*closing, ended], state.services.payloads, state.key, "execution", known)
-    retention_end = int(now + state.execution.retention_days * 86_400)
+    closing = shrink_events([*closing, ended], payloads, state.key, "execution", known)
     closed = state.services.store.close_execution(
         state.key,
         status,
         result=stored_result,
         result_ref=result_ref,
-        error=error,
+        error=stored_error,
+        error_ref=error_ref,
         events=closing,
         ended_at=now,
-        expires_at=retention_end,
+        expires_at=int(now + state.execution.retention_days * 86_400),
+        wake=parent_wake(state.execution),
     )
     if closed:
         emit(_CLOSED_METRICS[status], ExecutionArn.parse(state.arn).function_name)
-    if closed and state.execution.parent_arn and state.execution.parent_operation_id:
-        resume_parent(state.services, state.execution.parent_arn, state.execution.parent_operation_id)
     return InvocationOutcome(state.arn, status.value, result, error)
 
 
-def resume_parent(services: EngineServices, parent_arn: str, operation_id: str) -> None:
-    """An execution started by `context.invoke` ended: wake the invoking execution to collect the outcome."""
-
-    parent = ExecutionArn.parse(parent_arn)
-    request = ResumeRequest(parent, c.REASON_CHILD_COMPLETED, operation_id=operation_id)
-    services.invoker.invoke_async(parent.qualified_function_arn, request.to_event())
+def parent_wake(execution: ExecutionRecord) -> str | None:
+    """The outbox entry that resumes the execution which started `execution` with `context.invoke`, if any."""
+    if not (execution.parent_arn and execution.parent_operation_id):
+        return None
+    parent = ExecutionArn.parse(execution.parent_arn)
+    return ResumeRequest(parent, c.REASON_CHILD_COMPLETED, operation_id=execution.parent_operation_id).to_json()
 
 
 def _record_lost_invocation(services: EngineServices, key: str, execution: ExecutionRecord, seq: int) -> None:

@@ -83,6 +83,28 @@ def current_services() -> EngineServices:
         return _process_services
 
 
+_process_invoker: LambdaInvoker | None = None
+
+
+def current_invoker() -> LambdaInvoker:
+    """The Lambda invoker for this process, for code that needs nothing else (the outbox relay).
+
+    The local runner's override when installed; otherwise one made from a Lambda client alone, so the relay needs
+    no journal table or other resource in its environment.
+    """
+    global _process_invoker
+    if _override is not None:
+        return _override.invoker
+    with _lock:
+        if _process_invoker is None:
+            import boto3
+
+            from .timers import AwsLambdaInvoker
+
+            _process_invoker = AwsLambdaInvoker(boto3.session.Session().client("lambda"))
+        return _process_invoker
+
+
 @contextmanager
 def override_services(services: EngineServices) -> Iterator[EngineServices]:
     """Use `services` for every invocation in this process until the block ends (the local runner's hook)."""

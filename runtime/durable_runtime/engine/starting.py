@@ -6,9 +6,14 @@ import hashlib
 import json
 from typing import TYPE_CHECKING
 
+from ..contract import INLINE_PAYLOAD_LIMIT_BYTES, REASON_START
 from ..exceptions import DurableExecutionsError, ValidationError
 from ..journal.records import ExecutionRecord, ExecutionStatus, JournalEvent
+from .envelope import ResumeRequest
 from .ids import ExecutionArn
+
+# An execution's input is one journal item (DynamoDB items stop at 400 KB); the managed service takes 256 KB too.
+MAX_INPUT_BYTES = INLINE_PAYLOAD_LIMIT_BYTES
 
 if TYPE_CHECKING:
     from .services import EngineServices
@@ -25,6 +30,12 @@ def validate_input(input_payload: str | None) -> str | None:
     if not isinstance(input_payload, str):
         raise ValidationError(
             f"execution input must be JSON text (str), got {type(input_payload).__name__}; pass json.dumps(value)"
+        )
+    size = len(input_payload.encode())
+    if size > MAX_INPUT_BYTES:
+        raise ValidationError(
+            f"execution input is {size} bytes; the limit is {MAX_INPUT_BYTES} bytes (256 KB). Pass large data by "
+            "reference instead: store it in S3 and put its key in the input"
         )
     try:
         json.loads(input_payload)
@@ -45,10 +56,14 @@ def start_execution(
     *,
     execution_timeout_seconds: int | None = None,
     parent: tuple[str, str] | None = None,
+    invoke: bool = True,
 ) -> tuple[ExecutionRecord, bool]:
     """Create the execution, or return the existing one with the same name and input.
 
-    Returns the record and whether this call created it.
+    With `invoke`, the execution record carries its first invocation as an outbox entry: the journal's stream
+    starts it once the record exists, so a caller that dies right after this call still started it. A direct
+    start (the invocation that creates the execution runs it) passes False. Returns the record and whether this
+    call created it.
     """
     payload = validate_input(input_payload)
     arn = ExecutionArn.for_new_execution(function_arn, version, execution_name)
@@ -74,7 +89,8 @@ def start_execution(
         parent_operation_id=parent[1] if parent else None,
     )
     expires_at = int(record.timeout_at + record.retention_days * 86_400)
-    if services.store.create_execution(record, payload, expires_at):
+    wake = ResumeRequest(arn, REASON_START).to_json() if invoke else None
+    if services.store.create_execution(record, payload, expires_at, wake=wake):
         return record, True
     existing = services.store.get_execution(arn.journal_key)
     if existing is None or existing.input_hash != input_hash:

@@ -1,21 +1,25 @@
-"""One invocation's view of an execution: recorded operations, event order and pending writes."""
+"""One invocation's view of an execution: what is recorded, what is held back, and who owns the execution."""
 
 from __future__ import annotations
 
 import itertools
 import threading
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import SuspendExecution
-from ..journal.payloads import needs_offload, shrink_events
-from ..journal.records import JournalEvent, OperationRecord, OperationStatus, carries_own_identity
-from ..journal.store import ExpectedState, JournalConflictError
+from ..exceptions import DurableExecutionsError, SuspendExecution
+from ..journal.payloads import full_error
+from ..journal.records import JournalEvent, OperationRecord, OperationStatus
+from .journal_view import JournalView, LostExecution
+from .ownership import Ownership
+from .pending import HeldWrite, PendingWrites
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Iterator
 
+    from ..exceptions import ErrorObject
     from ..journal.records import ExecutionRecord, JournalSnapshot
     from .services import EngineServices
 
@@ -41,7 +45,7 @@ class InvocationAbandoned(BaseException):
 
 
 class InfrastructureFailure(BaseException):
-    """The journal or a payload store failed under an operation; the invocation must end, not the handler's code.
+    """The journal or another AWS service failed under an operation; the invocation must end, not the handler's code.
 
     A BaseException so that a handler's `except Exception` around `context.step` cannot mistake an outage for
     its step's failure. The engine re-raises `error` for Lambda to retry.
@@ -50,15 +54,6 @@ class InfrastructureFailure(BaseException):
     def __init__(self, error: Exception) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-@dataclass
-class _Pending:
-    record: OperationRecord
-    events: list[JournalEvent]
-    # A final write ends this invocation's work on the operation (a wait started, a retry scheduled): it waits
-    # for the suspension so the invocation's end can ride on it.
-    final: bool = False
 
 
 @dataclass
@@ -82,10 +77,11 @@ class SuspensionPlan:
 class InvocationState:
     """The journal as one invocation sees it, and the single path through which it writes.
 
-    Thread-safe: concurrent branches share one state. Writes are held back where that saves a request: a start
-    that only says "in progress" merges into the operation's next write, and the write that precedes a
-    suspension carries the invocation's end. Only work with side effects (a step body) takes the execution's
-    lease; every other write is guarded by its own record's condition.
+    Thread-safe: concurrent branches share one state. It composes three parts with one job each: the journal
+    view (recorded operations; every write is conditional on what it recorded), the pending writes (held back
+    where that saves a request), and the ownership (the lease, taken only before work with side effects).
+    Every AWS call made for an operation goes through `infrastructure()`, so an outage ends the invocation for a
+    retry and never reaches the handler's code as a failure.
     """
 
     def __init__(
@@ -93,7 +89,7 @@ class InvocationState:
         services: EngineServices,
         snapshot: JournalSnapshot,
         execution: ExecutionRecord,
-        seq: int,
+        ownership: Ownership,
         *,
         start_linger: float = DEFAULT_START_LINGER_SECONDS,
     ) -> None:
@@ -103,63 +99,70 @@ class InvocationState:
         self.execution = execution
         self.arn = execution.arn
         self.key = ExecutionArn.parse(execution.arn).journal_key
-        self.seq = seq
+        self.ownership = ownership
+        self.seq = ownership.seq
         self.expires_at = int(execution.timeout_at + execution.retention_days * 86_400)
         self.plan = SuspensionPlan()
-        self._durable: dict[str, OperationRecord] = dict(snapshot.operations)
         self.has_news = snapshot.has_news()
-        self._observed = {
-            (event.operation_id, event.event_type) for event, _ in snapshot.events() if carries_own_identity(event)
-        }
-        self._invocation_events: list[JournalEvent] = []
-        self._pending: dict[str, _Pending] = {}
-        self._positions = itertools.count(1)
         self._lock = threading.RLock()
-        self._linger = start_linger
-        self._flusher: threading.Timer | None = None
-        self.writes_enabled = True
-        self._claim: Callable[[], None] | None = None
-        self.claimed = False
-        self.wrote = False
-        self.lease_owner = ""
-        self._deadline = float("inf")
+        self.journal = JournalView(services, self.key, snapshot, self.expires_at)
+        self.pending = PendingWrites(self._lock, start_linger, self._write_early)
+        self._positions = itertools.count(1)
         self._margin = services.settings.deadline_margin_seconds
+        self.writes_enabled = True
         self.owner_thread = threading.get_ident()
         _live_states.add(self)
 
     # region ownership
-    def set_owner(self, claim: Callable[[], None], deadline: float) -> None:
-        """How to take the execution's lease, and when Lambda will stop this invocation."""
-        self._claim = claim
-        self._deadline = deadline
+    @property
+    def claimed(self) -> bool:
+        """True once this invocation holds the execution's lease."""
+        return self.ownership.claimed
 
     def claim(self) -> None:
         """Take the execution's lease (once) before running code with side effects."""
-        with self._lock:
-            if self.claimed:
-                return
-            if self._claim is not None:
-                try:
-                    self._claim()
-                except Exception as error:
-                    self.abandon()
-                    raise InfrastructureFailure(error) from error
-            self.claimed = True
+        with self._lock, self._writing():
+            self.ownership.claim(on_lost=self.abandon)
 
     def check_deadline(self) -> None:
         """Suspend, to continue at once in a fresh invocation, when Lambda's time limit is close."""
-        if self.now() >= self._deadline - self._margin:
+        if self.now() >= self.ownership.deadline - self._margin:
             self.plan.wake_at(self.now(), "deadline")
             raise SuspendExecution("suspended: close to the Lambda time limit")
 
     def abandon(self) -> None:
         """Drop held-back writes and refuse further ones (the invocation is aborting or its process died)."""
         with self._lock:
-            if self._flusher is not None:
-                self._flusher.cancel()
-                self._flusher = None
-            self._pending.clear()
+            self.ownership.stop()
+            self.pending.discard()
             self.writes_enabled = False
+
+    @contextmanager
+    def infrastructure(self) -> Iterator[None]:
+        """Make AWS calls for an operation: a failure ends the invocation for a retry, never the handler's code.
+
+        The engine's own typed errors (a validation error, say) pass through as they are.
+        """
+        try:
+            yield
+        except (InvocationAbandoned, InfrastructureFailure, LostExecution, DurableExecutionsError):
+            raise
+        except Exception as error:
+            self.abandon()
+            raise InfrastructureFailure(error) from error
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        if not self.writes_enabled:
+            raise InvocationAbandoned("this invocation lost its execution and may not write")
+        try:
+            with self.infrastructure():
+                yield
+        except LostExecution as lost:
+            # Another invocation recorded this operation first: it carries on; this one must stop, and user
+            # code must not be able to catch that.
+            self.abandon()
+            raise InvocationAbandoned(str(lost)) from lost
 
     # endregion
 
@@ -167,27 +170,41 @@ class InvocationState:
     def operation(self, operation_id: str) -> OperationRecord | None:
         """The operation's record as this invocation knows it, held-back writes included."""
         with self._lock:
-            pending = self._pending.get(operation_id)
-            return pending.record if pending else self._durable.get(operation_id)
+            return self.pending.record_of(operation_id) or self.journal.get(operation_id)
 
     def has_operations(self) -> bool:
         """True when the journal holds any operation (the invocation starts by replaying)."""
-        return bool(self._durable)
+        return bool(self.journal)
 
     def has_pending(self) -> bool:
-        """True when writes are held back."""
-        with self._lock:
-            return bool(self._pending)
+        """True when writes or observed events are held back."""
+        return bool(self.pending) or self.journal.has_unwritten()
+
+    @property
+    def wrote(self) -> bool:
+        """True once this invocation changed the journal."""
+        return self.journal.wrote
 
     def payload(self, record: OperationRecord) -> str | None:
         """The operation's serialized result, fetched from the payload bucket when it was offloaded."""
-        if record.result_ref is not None:
+        if record.result_ref is None:
+            return record.result
+        with self.infrastructure():
             return self.services.payloads.get(record.result_ref)
-        return record.result
+
+    def error(self, record: OperationRecord) -> ErrorObject | None:
+        """The operation's whole error, fetched from the payload bucket when only a preview is recorded."""
+        with self.infrastructure():
+            return full_error(self.services.payloads, record.error, record.error_ref)
 
     def now(self) -> float:
         """The current time on the engine's clock."""
         return self.services.clock.now()
+
+    def is_terminal(self, operation_id: str) -> bool:
+        """True when the operation has finished for good."""
+        record = self.operation(operation_id)
+        return record is not None and OperationStatus(record.status).is_terminal
 
     # endregion
 
@@ -200,123 +217,62 @@ class InvocationState:
 
     def observe_once(self, record: OperationRecord, event_type: str, details: dict[str, Any]) -> None:
         """Record an event no operation write carries (a wait found finished), once across invocations."""
-        with self._lock:
-            if (record.operation_id, event_type) in self._observed:
-                return
-            self._observed.add((record.operation_id, event_type))
-            self._invocation_events.append(
-                self.event(
-                    event_type,
-                    details,
-                    operation_id=record.operation_id,
-                    name=record.name,
-                    parent_id=record.parent_id,
-                    sub_type=record.sub_type,
-                )
-            )
+        self.journal.observe_once(
+            (record.operation_id, event_type),
+            lambda: self.event(
+                event_type,
+                details,
+                operation_id=record.operation_id,
+                name=record.name,
+                parent_id=record.parent_id,
+                sub_type=record.sub_type,
+            ),
+        )
 
     def take_invocation_events(self) -> list[JournalEvent]:
-        """The events only this invocation observed, to store with its end."""
-        with self._lock:
-            events, self._invocation_events = self._invocation_events, []
-            return events
+        """The observed events no write carried, to store with the invocation's end."""
+        return self.journal.take_unwritten()
 
     # endregion
 
     # region writes
     def record(self, record: OperationRecord, events: list[JournalEvent]) -> OperationRecord:
         """Write an operation's new state and events now, merged with its held-back write if any."""
-        with self._lock:
-            pending = self._pending.pop(record.operation_id, None)
-            if pending is not None:
-                events = pending.events + events
-            return self._store(record, events)
+        with self._lock, self._writing():
+            return self.journal.write(record, self.pending.take(record.operation_id, events))
 
     def record_start(self, record: OperationRecord, events: list[JournalEvent], *, durable: bool) -> None:
         """Record that an operation started: at once when `durable`, otherwise held back briefly."""
         if durable:
             self.record(record, events)
-            return
-        with self._lock:
-            self._pending[record.operation_id] = _Pending(record, events)
-            if self._flusher is None:
-                self._flusher = threading.Timer(self._linger, self._flush_from_timer)
-                self._flusher.daemon = True
-                self._flusher.start()
+        else:
+            self.pending.hold_start(record, events)
 
     def record_final(self, record: OperationRecord, events: list[JournalEvent]) -> None:
         """Record the last thing this invocation does to an operation before suspending; written at suspension."""
-        with self._lock:
-            pending = self._pending.pop(record.operation_id, None)
-            if pending is not None:
-                events = pending.events + events
-            self._pending[record.operation_id] = _Pending(record, events, final=True)
+        self.pending.hold_final(record, events)
 
     def flush(self, closing_events: list[JournalEvent] | None = None) -> bool:
         """Write every held-back record; the last one also carries `closing_events` if given.
 
         Returns True when the closing events were written (there was a held-back record to carry them).
         """
-        with self._lock:
-            if self._flusher is not None:
-                self._flusher.cancel()
-                self._flusher = None
-            pending, self._pending = self._pending, {}
-            entries = list(pending.values())
-            for index, entry in enumerate(entries):
-                extra = closing_events if closing_events and index == len(entries) - 1 else []
-                self._store(entry.record, entry.events + list(extra))
-            return bool(closing_events) and bool(entries)
+        with self._lock, self._writing():
+            held = self.pending.drain()
+            for index, entry in enumerate(held):
+                extra = closing_events if closing_events and index == len(held) - 1 else []
+                self.journal.write(entry.record, entry.events + list(extra or []))
+            return bool(closing_events) and bool(held)
 
-    def _flush_from_timer(self) -> None:
-        with self._lock:
-            self._flusher = None
-            if not self.writes_enabled:
-                return
-            starts = {key: entry for key, entry in self._pending.items() if not entry.final}
-            for key, entry in starts.items():
-                try:
-                    self._store(entry.record, entry.events)
-                except Exception:  # noqa: BLE001 - the suspension or the operation's next write retries it
-                    return
-                del self._pending[key]
-
-    def _store(self, record: OperationRecord, events: list[JournalEvent]) -> OperationRecord:
-        try:
-            return self._store_unguarded(record, events)
-        except (InvocationAbandoned, InfrastructureFailure):
-            raise
-        except Exception as error:
-            self.abandon()
-            raise InfrastructureFailure(error) from error
-
-    def _store_unguarded(self, record: OperationRecord, events: list[JournalEvent]) -> OperationRecord:
+    def _write_early(self, held: HeldWrite) -> None:
+        # The linger timer's write of a start: its failure is not the invocation's (see PendingWrites). Only a
+        # lost race means something: then the execution belongs to another invocation.
         if not self.writes_enabled:
             raise InvocationAbandoned("this invocation lost its execution and may not write")
-        name = f"op-{record.operation_id}-{record.attempt}"
-        known: dict[str, str] = {}
-        if needs_offload(record.result):
-            ref = self.services.payloads.put(self.key, name, record.result or "")
-            known[record.result or ""] = ref
-            record = record.evolve(result=None, result_ref=ref)
-        # Large payloads in events go to the bucket too (the history reads them back), so the item fits.
-        events = shrink_events(events, self.services.payloads, self.key, name, known)
-        durable = self._durable.get(record.operation_id)
-        expected = None if durable is None else ExpectedState(durable.status.value, durable.attempt)
         try:
-            self.services.store.write_operation(self.key, record, events, expected, self.expires_at)
-        except JournalConflictError as conflict:
-            # Another invocation recorded this operation first: it carries on; this one must stop, and user
-            # code must not be able to catch that.
+            self.journal.write(held.record, held.events)
+        except LostExecution:
             self.abandon()
-            raise InvocationAbandoned(str(conflict)) from conflict
-        self.wrote = True
-        self._durable[record.operation_id] = record
-        return record
+            raise
 
     # endregion
-
-    def is_terminal(self, operation_id: str) -> bool:
-        """True when the operation has finished for good."""
-        record = self.operation(operation_id)
-        return record is not None and OperationStatus(record.status).is_terminal

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..contract import SQS_MAX_DELAY_SECONDS
+from ..exceptions import ValidationError
 
 if TYPE_CHECKING:
     from .clock import Clock
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
 
 # Scheduler fires within about a minute of the set time: aim early, and let the queue finish to the second.
 _SCHEDULE_LEAD_SECONDS = 60
+
+
+class FunctionNotFound(ValidationError):  # noqa: N818 - read as "the function was not found"
+    """The function (or the version or alias) a caller named does not exist."""
 
 
 class TimerService(Protocol):
@@ -36,7 +41,10 @@ class LambdaInvoker(Protocol):
         ...
 
     def resolve(self, function: str) -> tuple[str, str]:
-        """The unqualified ARN and the version a function name or ARN (maybe alias-qualified) points to."""
+        """The unqualified ARN and the version a function name or ARN (maybe alias-qualified) points to.
+
+        Raises FunctionNotFound when there is no such function, version or alias.
+        """
         ...
 
     def is_durable(self, function_arn: str) -> bool:
@@ -129,7 +137,10 @@ class AwsLambdaInvoker:
 
     def resolve(self, function: str) -> tuple[str, str]:
         """Ask Lambda which version a name, ARN or alias points to (unqualified means $LATEST)."""
-        configuration = self._client.get_function(FunctionName=function)["Configuration"]
+        try:
+            configuration = self._client.get_function(FunctionName=function)["Configuration"]
+        except self._client.exceptions.ResourceNotFoundException as error:
+            raise FunctionNotFound(f"no function {function!r}: {error}") from error
         arn = configuration["FunctionArn"]
         parts = arn.split(":")
         return ":".join(parts[:7]), configuration.get("Version", "$LATEST")

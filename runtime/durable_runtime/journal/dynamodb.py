@@ -143,6 +143,21 @@ class DynamoDBJournalStore(JournalStore):
         ).get("Item")
         return None if item is None else self._operation_from_item(item)
 
+    def last_invocation_seq(self, key: str) -> int:
+        """One Query for the newest invocation record's key (sort keys hold zero-padded sequence numbers)."""
+        page = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="#pk = :pk AND begins_with(#sk, :inv)",
+            ExpressionAttributeNames={"#pk": c.PARTITION_KEY, "#sk": c.SORT_KEY},
+            ExpressionAttributeValues={":pk": {"S": key}, ":inv": {"S": c.RECORD_INVOCATION_PREFIX}},
+            ProjectionExpression="#sk",
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        items = page.get("Items", [])
+        return int(items[0][c.SORT_KEY]["S"][len(c.RECORD_INVOCATION_PREFIX) :]) if items else 0
+
     def list_executions(
         self, function_arn: str, *, limit: int, marker: str | None, newest_first: bool
     ) -> ExecutionPage:
@@ -166,8 +181,10 @@ class DynamoDBJournalStore(JournalStore):
     # endregion
 
     # region writes
-    def create_execution(self, record: ExecutionRecord, input_payload: str | None, expires_at: int) -> bool:
-        """Claim the name with the input record, then create the execution record.
+    def create_execution(
+        self, record: ExecutionRecord, input_payload: str | None, expires_at: int, *, wake: str | None = None
+    ) -> bool:
+        """Claim the name with the input record, then create the execution record (carrying `wake`, if given).
 
         The input record is written first and only if absent or holding the same input, so two starts racing
         with different inputs can never leave an execution whose record and input disagree.
@@ -183,6 +200,8 @@ class DynamoDBJournalStore(JournalStore):
             input_item["payload"] = {"S": input_payload}
         item = self._execution_item(record)
         item[c.TTL_ATTRIBUTE] = {"N": str(expires_at)}
+        if wake is not None:
+            item[c.WAKE_ATTRIBUTE] = {"S": wake}
         try:
             self._client.put_item(
                 TableName=self._table,
@@ -209,8 +228,10 @@ class DynamoDBJournalStore(JournalStore):
             self._client.update_item(
                 TableName=self._table,
                 Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_EXECUTION}},
-                UpdateExpression="SET inv = :next, lo = :owner, lu = :until",
+                # The start this execution's outbox entry asked for has happened: the entry is consumed.
+                UpdateExpression="SET inv = :next, lo = :owner, lu = :until REMOVE #wake",
                 ConditionExpression="inv = :seen AND st = :running",
+                ExpressionAttributeNames={"#wake": c.WAKE_ATTRIBUTE},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 ExpressionAttributeValues={
                     ":next": {"N": str(new_seq)},
@@ -228,6 +249,27 @@ class DynamoDBJournalStore(JournalStore):
             raise
         return True
 
+    def renew_lease(self, key: str, seq: int, owner: str, until: float) -> bool:
+        """Move the lease's end out, only while this owner still holds it and the execution runs."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_EXECUTION}},
+                UpdateExpression="SET lu = :until",
+                ConditionExpression="inv = :seq AND lo = :owner AND st = :running",
+                ExpressionAttributeValues={
+                    ":until": _ms(until),
+                    ":seq": {"N": str(seq)},
+                    ":owner": {"S": owner},
+                    ":running": {"S": ExecutionStatus.RUNNING.value},
+                },
+            )
+        except Exception as error:
+            if _is_conflict(error):
+                return False
+            raise
+        return True
+
     def restore_lease(self, key: str, taken_seq: int, owner: str, previous: ExecutionRecord) -> bool:
         """Put the counter and lease fields back exactly as they were, if this invocation still holds them."""
         values: dict[str, Any] = {
@@ -235,7 +277,8 @@ class DynamoDBJournalStore(JournalStore):
             ":taken": {"N": str(taken_seq)},
             ":owner": {"S": owner},
         }
-        sets, removes = ["inv = :prev"], []
+        # The outbox entry stays consumed: putting it back would start the execution again.
+        sets, removes = ["inv = :prev"], [c.WAKE_ATTRIBUTE]
         for attr, value in (
             ("lo", None if previous.lease_owner is None else {"S": previous.lease_owner}),
             ("lu", _ms(previous.lease_until)),
@@ -266,10 +309,16 @@ class DynamoDBJournalStore(JournalStore):
         new_events: list[JournalEvent],
         expected: ExpectedState | None,
         expires_at: int,
+        *,
+        wake: str | None = None,
     ) -> None:
-        """One conditional write: a PutItem for a new record, an UpdateItem appending events to an existing one."""
+        """One conditional write: a PutItem for a new record, an UpdateItem appending events to an existing one.
+
+        The write carries `wake` (an outbox entry) if given, and removes an earlier one otherwise.
+        """
         fields = self._operation_fields(record)
         fields[c.TTL_ATTRIBUTE] = {"N": str(expires_at)}
+        fields[c.WAKE_ATTRIBUTE] = None if wake is None else {"S": wake}
         item_key = {c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_OPERATION_PREFIX + record.operation_id}}
         try:
             if expected is None:
@@ -352,12 +401,15 @@ class DynamoDBJournalStore(JournalStore):
         result: str | None,
         result_ref: str | None,
         error: ErrorObject | None,
+        error_ref: str | None = None,
         events: list[JournalEvent],
         ended_at: float,
         expires_at: int,
+        wake: str | None = None,
     ) -> bool:
-        """Close a RUNNING execution, set its retention, and release the lease."""
+        """Close a RUNNING execution, set its retention, release the lease, and carry `wake` if given."""
         sets = ["st = :st", "ended = :ended", "#ttl = :ttl", "ev = list_append(ev, :events)"]
+        removes = ["lo", "lu"]
         values: dict[str, Any] = {
             ":st": {"S": status.value},
             ":ended": _ms(ended_at),
@@ -365,10 +417,12 @@ class DynamoDBJournalStore(JournalStore):
             ":events": _events_attr(events),
             ":running": {"S": ExecutionStatus.RUNNING.value},
         }
-        for attr, value in (("res", result), ("res_ref", result_ref)):
+        for attr, value in (("res", result), ("res_ref", result_ref), ("err_ref", error_ref), ("#wake", wake)):
             if value is not None:
-                sets.append(f"{attr} = :{attr}")
-                values[f":{attr}"] = {"S": value}
+                sets.append(f"{attr} = :{attr.lstrip('#')}")
+                values[f":{attr.lstrip('#')}"] = {"S": value}
+        if wake is None:
+            removes.append("#wake")
         if error is not None:
             sets.append("err = :err")
             values[":err"] = _error_attr(error)
@@ -376,9 +430,9 @@ class DynamoDBJournalStore(JournalStore):
             self._client.update_item(
                 TableName=self._table,
                 Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_EXECUTION}},
-                UpdateExpression="SET " + ", ".join(sets) + " REMOVE lo, lu",
+                UpdateExpression="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
                 ConditionExpression="st = :running",
-                ExpressionAttributeNames={"#ttl": c.TTL_ATTRIBUTE},
+                ExpressionAttributeNames={"#ttl": c.TTL_ATTRIBUTE, "#wake": c.WAKE_ATTRIBUTE},
                 ExpressionAttributeValues=values,
             )
         except Exception as failure:
@@ -431,6 +485,7 @@ class DynamoDBJournalStore(JournalStore):
             result=_text(item.get("res")),
             result_ref=_text(item.get("res_ref")),
             error=_error_value(item.get("err")),
+            error_ref=_text(item.get("err_ref")),
             events=_events_value(item.get("ev")),
             parent_arn=_text(item.get("parent")),
             parent_operation_id=_text(item.get("parent_op")),
@@ -446,6 +501,7 @@ class DynamoDBJournalStore(JournalStore):
             "name": record.name,
             "par": record.parent_id,
             "err": record.error.to_dict() if record.error else None,
+            "eref": record.error_ref,
             "nxt": record.next_attempt_at,
             "wu": record.wait_until,
             "rc": record.replay_children or None,
@@ -477,6 +533,7 @@ class DynamoDBJournalStore(JournalStore):
             result=_text(item.get("res")),
             result_ref=_text(item.get("res_ref")),
             error=ErrorObject.from_dict(error) if error else None,
+            error_ref=described.get("eref"),
             next_attempt_at=described.get("nxt"),
             wait_until=described.get("wu"),
             replay_children=bool(described.get("rc", False)),

@@ -34,7 +34,9 @@ class InMemoryJournalStore(JournalStore):
                 dict(self._invocations.get(key, {})),
             )
 
-    def create_execution(self, record: ExecutionRecord, input_payload: str | None, expires_at: int) -> bool:
+    def create_execution(
+        self, record: ExecutionRecord, input_payload: str | None, expires_at: int, *, wake: str | None = None
+    ) -> bool:
         """Claim the name with the input, then create the execution record."""
         from ..engine.ids import ExecutionArn
 
@@ -65,6 +67,11 @@ class InMemoryJournalStore(JournalStore):
         with self._lock:
             return self._operations.get(key, {}).get(operation_id)
 
+    def last_invocation_seq(self, key: str) -> int:
+        """The highest recorded invocation sequence number."""
+        with self._lock:
+            return max(self._invocations.get(key, {}), default=0)
+
     def acquire_lease(self, key: str, seen_seq: int, new_seq: int, owner: str, until: float) -> bool:
         """Move the lease from `seen_seq` to `new_seq`."""
         with self._lock:
@@ -72,6 +79,16 @@ class InMemoryJournalStore(JournalStore):
             if record is None or record.invocation_seq != seen_seq or record.status != ExecutionStatus.RUNNING:
                 return False
             self._executions[key] = record.evolve(invocation_seq=new_seq, lease_owner=owner, lease_until=until)
+            return True
+
+    def renew_lease(self, key: str, seq: int, owner: str, until: float) -> bool:
+        """Extend the lease while `owner` holds it."""
+        with self._lock:
+            record = self._executions.get(key)
+            held = record is not None and record.invocation_seq == seq and record.lease_owner == owner
+            if not held or record is None or record.status != ExecutionStatus.RUNNING:
+                return False
+            self._executions[key] = record.evolve(lease_until=until)
             return True
 
     def restore_lease(self, key: str, taken_seq: int, owner: str, previous: ExecutionRecord) -> bool:
@@ -94,6 +111,8 @@ class InMemoryJournalStore(JournalStore):
         new_events: list[JournalEvent],
         expected: ExpectedState | None,
         expires_at: int,
+        *,
+        wake: str | None = None,
     ) -> None:
         """Store the record and append its events if it is as expected."""
         with self._lock:
@@ -127,9 +146,11 @@ class InMemoryJournalStore(JournalStore):
         result: str | None,
         result_ref: str | None,
         error: ErrorObject | None,
+        error_ref: str | None = None,
         events: list[JournalEvent],
         ended_at: float,
         expires_at: int,
+        wake: str | None = None,
     ) -> bool:
         """Close a running execution."""
         with self._lock:
@@ -141,6 +162,7 @@ class InMemoryJournalStore(JournalStore):
                 result=result,
                 result_ref=result_ref,
                 error=error,
+                error_ref=error_ref,
                 ended_at=ended_at,
                 lease_owner=None,
                 lease_until=None,

@@ -116,6 +116,8 @@ class OperationRecord:
     result: str | None = None
     result_ref: str | None = None
     error: ErrorObject | None = None
+    # Set when the error was too large for the item: `error` is then a preview, the whole error is in the bucket.
+    error_ref: str | None = None
     next_attempt_at: float | None = None
     wait_until: float | None = None
     replay_children: bool = False
@@ -126,8 +128,15 @@ class OperationRecord:
     events: tuple[JournalEvent, ...] = ()
 
     def evolve(self, **changes: Any) -> OperationRecord:
-        """Return a copy with some fields changed."""
-        return replace(self, **changes)
+        """Return a copy with some fields changed; a new result or error drops the old one's bucket reference."""
+        return replace(self, **_dropping_stale_refs(changes))
+
+
+def _dropping_stale_refs(changes: dict[str, Any]) -> dict[str, Any]:
+    for value_field, ref_field in (("result", "result_ref"), ("error", "error_ref")):
+        if value_field in changes and ref_field not in changes:
+            changes[ref_field] = None
+    return changes
 
 
 @dataclass(frozen=True)
@@ -150,14 +159,15 @@ class ExecutionRecord:
     result: str | None = None
     result_ref: str | None = None
     error: ErrorObject | None = None
+    error_ref: str | None = None
     events: tuple[JournalEvent, ...] = ()
     # Set on an execution started by another's `context.invoke`: its end resumes that operation.
     parent_arn: str | None = None
     parent_operation_id: str | None = None
 
     def evolve(self, **changes: Any) -> ExecutionRecord:
-        """Return a copy with some fields changed."""
-        return replace(self, **changes)
+        """Return a copy with some fields changed; a new result or error drops the old one's bucket reference."""
+        return replace(self, **_dropping_stale_refs(changes))
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,13 @@ class JournalStore(ABC):
         """Read every record of an execution (one strongly consistent, paginated Query)."""
 
     @abstractmethod
-    def create_execution(self, record: ExecutionRecord, input_payload: str | None, expires_at: int) -> bool:
-        """Create the execution and its input; False when an execution with this key already exists."""
+    def create_execution(
+        self, record: ExecutionRecord, input_payload: str | None, expires_at: int, *, wake: str | None = None
+    ) -> bool:
+        """Create the execution and its input; False when an execution with this key already exists.
+
+        `wake` is an outbox entry (a resume envelope) the journal's stream delivers once the record exists.
+        """
 
     @abstractmethod
     def get_execution(self, key: str) -> ExecutionRecord | None:
@@ -66,8 +71,16 @@ class JournalStore(ABC):
         """Read one operation record."""
 
     @abstractmethod
+    def last_invocation_seq(self, key: str) -> int:
+        """The sequence number of the last invocation whose end is recorded (0 when none is)."""
+
+    @abstractmethod
     def acquire_lease(self, key: str, seen_seq: int, new_seq: int, owner: str, until: float) -> bool:
         """Take the execution for invocation `new_seq` if no one moved the lease past `seen_seq` first."""
+
+    @abstractmethod
+    def renew_lease(self, key: str, seq: int, owner: str, until: float) -> bool:
+        """Extend the lease of invocation `seq` held by `owner`; False when it no longer holds it."""
 
     @abstractmethod
     def restore_lease(self, key: str, taken_seq: int, owner: str, previous: ExecutionRecord) -> bool:
@@ -81,8 +94,13 @@ class JournalStore(ABC):
         new_events: list[JournalEvent],
         expected: ExpectedState | None,
         expires_at: int,
+        *,
+        wake: str | None = None,
     ) -> None:
-        """Store an operation's state and append its new events; raise JournalConflictError if `expected` is stale."""
+        """Store an operation's state and append its new events; raise JournalConflictError if `expected` is stale.
+
+        `wake` is an outbox entry the journal's stream delivers once the write landed; other writes clear it.
+        """
 
     @abstractmethod
     def write_invocation(self, key: str, seq: int, events: list[JournalEvent], expires_at: int) -> bool:
@@ -97,11 +115,16 @@ class JournalStore(ABC):
         result: str | None,
         result_ref: str | None,
         error: ErrorObject | None,
+        error_ref: str | None = None,
         events: list[JournalEvent],
         ended_at: float,
         expires_at: int,
+        wake: str | None = None,
     ) -> bool:
-        """Move a RUNNING execution to a closed status; False when it was already closed."""
+        """Move a RUNNING execution to a closed status; False when it was already closed.
+
+        `wake` is an outbox entry (the parent's resume, for a child execution) delivered once the close landed.
+        """
 
     @abstractmethod
     def list_executions(

@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import NonDeterministicExecutionError, SuspendExecution, TimedSuspendExecution
+from ..exceptions import NonDeterministicExecutionError, SuspendExecution, TimedSuspendExecution, ValidationError
 from ..journal.records import OperationRecord, OperationStatus, OperationType
 from ..serdes import deserialize, serialize
 
 if TYPE_CHECKING:
     from ..engine.state import InvocationState
     from ..serdes import SerDes
+
+
+# The managed service's limit on operation names; a longer name would not fit the journal's records either.
+MAX_OPERATION_NAME_LENGTH = 256
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,15 @@ class OperationIdentity:
     sub_type: str | None
     name: str | None
     parent_id: str | None
+
+    def __post_init__(self) -> None:
+        if self.name is not None and (not isinstance(self.name, str) or len(self.name) > MAX_OPERATION_NAME_LENGTH):
+            shown = self.name[:60] + "..." if isinstance(self.name, str) else repr(self.name)
+            raise ValidationError(
+                f"operation name {shown!r} is not a string of at most {MAX_OPERATION_NAME_LENGTH} characters "
+                f"(got {len(self.name) if isinstance(self.name, str) else type(self.name).__name__}); "
+                "use a short name that says what the operation does"
+            )
 
     def describe(self) -> str:
         """A short human description for error messages."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ..callbacks.completion import callback_deadline
+from ..callbacks.completion import RESULT_FORMAT_JSON, RESULT_FORMAT_KEY, callback_deadline
 from ..callbacks.ids import issue
 from ..engine.clock import is_due
 from ..exceptions import (
@@ -13,9 +13,10 @@ from ..exceptions import (
     CallbackSubmitterError,
     CallbackTimeoutError,
     ErrorObject,
+    SerDesError,
 )
 from ..journal.records import OperationStatus
-from ..serdes import PassThroughSerDes
+from ..serdes import ExtendedTypeSerDes, JsonSerDes, PassThroughSerDes
 from .base import OperationIdentity, decode, lookup, suspend
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from ..context import DurableContext
     from ..engine.state import InvocationState
     from ..journal.records import OperationRecord
+    from ..serdes import SerDes
     from ..types import WaitForCallbackContext
 
 T = TypeVar("T")
@@ -53,6 +55,9 @@ def create_callback(state: InvocationState, identity: OperationIdentity, config:
     capability = issue(state.key, identity.operation_id)
     now = state.now()
     extra = {"hashes": capability.secret_hash, "hb_at": f"{now:.3f}"}
+    if isinstance(config.serdes, JsonSerDes | ExtendedTypeSerDes):
+        # The callback endpoint refuses a result this serdes could never read (400), before recording it.
+        extra[RESULT_FORMAT_KEY] = RESULT_FORMAT_JSON
     # The history shows which callback it is, never the secret that completes it.
     details: dict[str, Any] = {"CallbackId": capability.public_reference()}
     if config.timeout_seconds:
@@ -111,13 +116,27 @@ class Callback(Generic[T]):
         if record is None:
             raise CallbackError(message="Callback operation must exist")
         if record.status == OperationStatus.SUCCEEDED:
-            return decode(state, identity, self._config.serdes or _RAW, record.result)
+            return _decoded(state, identity, self._config.serdes, record)
         if record.status in (OperationStatus.FAILED, OperationStatus.TIMED_OUT):
-            _raise_terminal(record)
+            _raise_terminal(record, state.error(record))
         record = _expire_if_due(state, record)
         if record.status == OperationStatus.TIMED_OUT:
-            _raise_terminal(record)
+            _raise_terminal(record, state.error(record))
         raise suspend(state, callback_deadline(record), "callback", identity.operation_id)
+
+
+def _decoded(
+    state: InvocationState, identity: OperationIdentity, serdes: SerDes[Any] | None, record: OperationRecord
+) -> Any:
+    try:
+        return decode(state, identity, serdes or _RAW, record.result)
+    except SerDesError as error:
+        # The result came from outside and is recorded as it arrived: every replay would fail alike, so the
+        # callback fails (a typed error the handler can catch) rather than the invocation retrying forever.
+        raise CallbackError(
+            message=f"the callback's result could not be deserialized by its serdes: {error.message}",
+            data=record.result[:1024] if record.result else None,
+        ) from error
 
 
 def _expire_if_due(state: InvocationState, record: OperationRecord) -> OperationRecord:
@@ -152,8 +171,7 @@ def _time_out(record: OperationRecord) -> OperationRecord:
     return record.evolve(status=OperationStatus.TIMED_OUT, error=ErrorObject(message, error_type, None, None))
 
 
-def _raise_terminal(record: OperationRecord) -> None:
-    error = record.error
+def _raise_terminal(record: OperationRecord, error: ErrorObject | None) -> None:
     is_timeout = record.status == OperationStatus.TIMED_OUT
     error_cls: type[CallbackError] = CallbackTimeoutError if is_timeout else CallbackExternalError
     default = "Callback timed out" if is_timeout else "Callback failed"

@@ -40,7 +40,7 @@ def run_child(
             return func(make_context(True))
         return decode(state, identity, serdes, state.payload(record))
     if record is not None and record.status == OperationStatus.FAILED:
-        _raise_recorded(record.error)
+        _raise_recorded(state.error(record))
     if record is None:
         started = identity.new_record(OperationStatus.STARTED, started_at=state.now())
         state.record_start(started, [state.event("ContextStarted")], durable=False)

@@ -32,7 +32,7 @@ def run_wait_for_condition(
     if record is not None and record.status == OperationStatus.SUCCEEDED:
         return decode(state, identity, serdes, state.payload(record))
     if record is not None and record.status == OperationStatus.FAILED:
-        _raise(record.error)
+        _raise(state.error(record))
     attempt, announce, previous = _next_check(state, identity, record, config)
     state.claim()
     state.check_deadline()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..engine.envelope import ResumeRequest
 from ..engine.ids import ExecutionArn
-from ..engine.starting import start_execution
-from ..exceptions import ErrorObject, InvokeError
+from ..engine.starting import DurableExecutionAlreadyStartedException, start_execution
+from ..engine.timers import FunctionNotFound
+from ..exceptions import ErrorObject, InvokeError, ValidationError
+from ..journal.payloads import full_error
 from ..journal.records import ExecutionStatus, OperationStatus
 from ..serdes import JsonSerDes
 from .base import OperationIdentity, decode, encode, lookup, payload_details, suspend
@@ -31,32 +32,32 @@ def run_invoke(
         return _call(state, identity, function_name, payload, config)
     if record.status == OperationStatus.STARTED:
         record = _collect_child(state, identity, record)
-    if record.status == OperationStatus.SUCCEEDED:
-        return decode(state, identity, config.serdes_result or _JSON, state.payload(record))
-    (record.error or ErrorObject("the invoked function failed", None, None, None)).raise_as_operation_error(InvokeError)
-    return None
+    return _outcome(state, identity, record, config)
 
 
 def _call(
     state: InvocationState, identity: OperationIdentity, function_name: str, payload: Any, config: InvokeConfig
 ) -> Any:
     invoker = state.services.invoker
-    function_arn, version = invoker.resolve(function_name)
     text = encode(state, identity, config.serdes_payload or _JSON, payload) or "null"
-    details: dict[str, Any] = {"FunctionName": function_name, "Input": {"Payload": text}, "ExecutedVersion": version}
+    details: dict[str, Any] = {"FunctionName": function_name, "Input": {"Payload": text}}
     if config.tenant_id:
         details["TenantId"] = config.tenant_id
-    if invoker.is_durable(function_arn):
-        child = _start_child(state, identity, function_arn, version, text)
-        started = identity.new_record(OperationStatus.STARTED, started_at=state.now(), extra={"child": str(child)})
-        details["DurableExecutionArn"] = str(child)
-        state.record_final(started, [state.event("ChainedInvokeStarted", details)])
-        raise suspend(state, None, "invoke", identity.operation_id)
+    try:
+        with state.infrastructure():
+            function_arn, version = invoker.resolve(function_name)
+            details["ExecutedVersion"] = version
+            if invoker.is_durable(function_arn):
+                return _call_durable(state, identity, function_arn, version, text, details, config)
+    except (FunctionNotFound, ValidationError, DurableExecutionAlreadyStartedException) as refused:
+        # The caller named a function that does not exist, or an input it cannot take: the invoke fails.
+        return _fail_now(state, identity, details, ErrorObject.from_exception(refused))
     # A plain function is one synchronous invoke: a side effect, so it runs under the lease like a step.
     state.claim()
     state.check_deadline()
     start_event = state.event("ChainedInvokeStarted", details)
-    response = invoker.invoke_sync(f"{function_arn}:{version}", text, config.tenant_id)
+    with state.infrastructure():
+        response = invoker.invoke_sync(f"{function_arn}:{version}", text, config.tenant_id)
     now = state.now()
     if response.function_error is None:
         done = identity.new_record(OperationStatus.SUCCEEDED, started_at=now, ended_at=now, result=response.payload)
@@ -69,25 +70,53 @@ def _call(
     return None
 
 
-def _start_child(
-    state: InvocationState, identity: OperationIdentity, function_arn: str, version: str, payload: str
-) -> ExecutionArn:
+def _call_durable(
+    state: InvocationState,
+    identity: OperationIdentity,
+    function_arn: str,
+    version: str,
+    payload: str,
+    details: dict[str, Any],
+    config: InvokeConfig,
+) -> Any:
+    """Start the target as a child execution (the journal's outbox invokes it), then wait for it to close."""
     # One name per invoking operation, so a repeated start (a retried invocation) finds the same child.
     parent = ExecutionArn.parse(state.arn)
     name = f"{parent.execution_id}-{identity.operation_id[:32]}"
-    record, created = start_execution(
+    child, _ = start_execution(
         state.services, function_arn, version, name, payload, parent=(state.arn, identity.operation_id)
     )
-    child = ExecutionArn.parse(record.arn)
-    if created:
-        state.services.invoker.invoke_async(child.qualified_function_arn, ResumeRequest(child, "start").to_event())
-    return child
+    details["DurableExecutionArn"] = child.arn
+    started = identity.new_record(OperationStatus.STARTED, started_at=state.now(), extra={"child": child.arn})
+    state.record_final(started, [state.event("ChainedInvokeStarted", details)])
+    if child.status != ExecutionStatus.RUNNING:
+        # Found already closed (this invocation repeats one that died after starting it): its resume of this
+        # execution may have come and gone, so collect the outcome now.
+        return _outcome(state, identity, _collect_child(state, identity, started), config)
+    raise suspend(state, None, "invoke", identity.operation_id)
+
+
+def _fail_now(state: InvocationState, identity: OperationIdentity, details: dict[str, Any], error: ErrorObject) -> Any:
+    now = state.now()
+    failed = identity.new_record(OperationStatus.FAILED, started_at=now, ended_at=now, error=error)
+    failure = state.event("ChainedInvokeFailed", {"Error": {"Payload": error.to_dict()}})
+    state.record(failed, [state.event("ChainedInvokeStarted", details), failure])
+    error.raise_as_operation_error(InvokeError)
+
+
+def _outcome(state: InvocationState, identity: OperationIdentity, record: OperationRecord, config: InvokeConfig) -> Any:
+    if record.status == OperationStatus.SUCCEEDED:
+        return decode(state, identity, config.serdes_result or _JSON, state.payload(record))
+    error = state.error(record) or ErrorObject("the invoked function failed", None, None, None)
+    error.raise_as_operation_error(InvokeError)
 
 
 def _collect_child(state: InvocationState, identity: OperationIdentity, record: OperationRecord) -> OperationRecord:
     """Record the child execution's outcome if it has ended; otherwise suspend until it does."""
     child = ExecutionArn.parse(record.extra["child"])
-    execution = state.services.store.get_execution(child.journal_key)
+    payloads = state.services.payloads
+    with state.infrastructure():
+        execution = state.services.store.get_execution(child.journal_key)
     if execution is None:
         raise InvokeError(message=f"the child execution {child} is missing from the journal (retention ended?)")
     if execution.status == ExecutionStatus.RUNNING:
@@ -95,10 +124,13 @@ def _collect_child(state: InvocationState, identity: OperationIdentity, record: 
     if execution.status == ExecutionStatus.SUCCEEDED:
         result = execution.result
         if execution.result_ref:
-            result = state.services.payloads.get(execution.result_ref)
+            with state.infrastructure():
+                result = payloads.get(execution.result_ref)
         done = record.evolve(status=OperationStatus.SUCCEEDED, result=result, ended_at=state.now())
         return state.record(done, [state.event("ChainedInvokeSucceeded", payload_details(result))])
-    error = execution.error or ErrorObject(f"the child execution ended {execution.status.value}", None, None, None)
+    with state.infrastructure():
+        recorded = full_error(payloads, execution.error, execution.error_ref)
+    error = recorded or ErrorObject(f"the child execution ended {execution.status.value}", None, None, None)
     event_type = {
         ExecutionStatus.TIMED_OUT: "ChainedInvokeTimedOut",
         ExecutionStatus.STOPPED: "ChainedInvokeStopped",

@@ -33,7 +33,7 @@ def run_step(
     if record is not None and record.status == OperationStatus.SUCCEEDED:
         return decode(state, identity, config.serdes, state.payload(record))
     if record is not None and record.status == OperationStatus.FAILED:
-        _raise_recorded(record)
+        _raise_recorded(state.error(record))
     attempt, announce = _next_attempt(state, identity, record, config)
     state.claim()
     state.check_deadline()
@@ -101,9 +101,8 @@ def _fail_attempt(
         raise suspend(state, due, "retry", identity.operation_id)
     failed = started.evolve(status=OperationStatus.FAILED, error=wire, ended_at=state.now(), next_attempt_at=None)
     state.record(failed, [state.event("StepFailed", {"Error": {"Payload": wire.to_dict()}, "RetryDetails": retry})])
-    _raise_recorded(failed)
+    _raise_recorded(wire)
 
 
-def _raise_recorded(record: OperationRecord) -> Any:
-    error = record.error or ErrorObject("step failed", None, None, None)
-    error.raise_as_operation_error(StepError)
+def _raise_recorded(error: ErrorObject | None) -> Any:
+    (error or ErrorObject("step failed", None, None, None)).raise_as_operation_error(StepError)

@@ -64,6 +64,13 @@ class FaultPlan:
         self._throttles[operation] = self._throttles.get(operation, 0) + times
         return self
 
+    @contextmanager
+    def around(self, service: str, operation: str) -> Iterator[None]:
+        """Apply the plan to a call that does not go through a boto3 client (the local Lambda's API)."""
+        self._before(service, operation)
+        yield
+        self._after(service, operation)
+
     def count(self, service: str, operation: str) -> int:
         """How many calls of `operation` the runtime made."""
         return sum(1 for call in self.calls if call == (service, operation))

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.ids import FunctionArn
-from ..engine.timers import InvokeResponse
-from ..exceptions import ValidationError
+from ..engine.timers import FunctionNotFound, InvokeResponse
 from .clock import VirtualClock
+from .faults import FaultPlan
 
 # Lambda retries a failed asynchronous invoke twice, about one and then two minutes later.
 ASYNC_RETRY_DELAYS = (60.0, 120.0)
@@ -69,13 +69,19 @@ class Delivery:
 class LocalLambda:
     """Implements the engine's LambdaInvoker for local runs, and holds the invocations waiting to run."""
 
-    def __init__(self, clock: VirtualClock, region: str, account: str, timeout_seconds: float) -> None:
+    def __init__(
+        self, clock: VirtualClock, region: str, account: str, timeout_seconds: float, faults: FaultPlan
+    ) -> None:
         self.clock = clock
         self.region = region
         self.account = account
         self.timeout_seconds = timeout_seconds
+        # The runtime's calls to Lambda go through the same fault plan as its calls to moto's services.
+        self.faults = faults
         self.functions: dict[str, LocalFunction] = {}
+        # Asynchronous invokes that failed after Lambda's retries, and every invocation that failed at all.
         self.failures: list[tuple[Delivery, BaseException]] = []
+        self.errors: list[tuple[Any, BaseException]] = []
         self._queue: list[Delivery] = []
         self._order = itertools.count()
         self._lock = threading.Lock()
@@ -94,6 +100,10 @@ class LocalLambda:
     # region LambdaInvoker
     def resolve(self, function: str) -> tuple[str, str]:
         """Name or ARN (maybe qualified) to (unqualified ARN, version); no qualifier means the latest version."""
+        with self.faults.around("lambda", "GetFunction"):
+            return self._resolve(function)
+
+    def _resolve(self, function: str) -> tuple[str, str]:
         name, qualifier = function, None
         if function.startswith("arn:"):
             parsed = FunctionArn.parse(function)
@@ -102,23 +112,31 @@ class LocalLambda:
             name, qualifier = function.split(":", 1)
         local = self.functions.get(name)
         if local is None:
-            raise ValidationError(f"no function {name!r} is registered with the local runner; register it first")
+            raise FunctionNotFound(f"no function {name!r} is registered with the local runner; register it first")
         version = qualifier if qualifier and qualifier.isdigit() else local.latest
         if version not in local.versions:
-            raise ValidationError(f"function {name!r} has no version {version}")
+            raise FunctionNotFound(f"function {name!r} has no version {version}")
         return self.arn(name), version
 
     def invoke_async(self, qualified_function_arn: str, event: dict[str, Any]) -> None:
         """Queue an asynchronous invoke; it runs when the runner's loop gets to it."""
-        parsed = FunctionArn.parse(qualified_function_arn)
-        self.enqueue(parsed.function_name, parsed.qualifier, event, str(uuid.uuid4()))
+        with self.faults.around("lambda", "Invoke"):
+            parsed = FunctionArn.parse(qualified_function_arn)
+            if parsed.function_name not in self.functions:
+                raise FunctionNotFound(f"no function {parsed.function_name!r} is registered with the local runner")
+            self.enqueue(parsed.function_name, parsed.qualifier, event, str(uuid.uuid4()))
 
     def is_durable(self, function_arn: str) -> bool:
         """Whether the function was registered as a durable function."""
-        return self.functions[FunctionArn.parse(function_arn).function_name].durable
+        with self.faults.around("lambda", "GetFunction"):
+            return self.functions[FunctionArn.parse(function_arn).function_name].durable
 
     def invoke_sync(self, qualified_function_arn: str, payload: str, tenant_id: str | None) -> InvokeResponse:
         """Run a plain function now; an exception becomes Lambda's `Unhandled` error response."""
+        with self.faults.around("lambda", "Invoke"):
+            return self._invoke_sync(qualified_function_arn, payload)
+
+    def _invoke_sync(self, qualified_function_arn: str, payload: str) -> InvokeResponse:
         parsed = FunctionArn.parse(qualified_function_arn)
         function = self.functions[parsed.function_name]
         version = parsed.qualifier or function.latest
@@ -176,25 +194,8 @@ class LocalLambda:
         """Invoke the delivery's handler; a failure is retried as Lambda retries asynchronous invokes."""
         function = self.functions[delivery.function]
         version = delivery.version or function.latest
-        handler = function.versions[version]
-        context = self.context_for(delivery.function, version, delivery.request_id)
-        worker_result: list[Any] = []
-
-        def invoke() -> None:
-            # Each invocation runs on its own thread, as a Lambda process would: a simulated crash stops it there.
-            from ..engine.state import abandon_thread
-
-            try:
-                worker_result.append(("ok", handler(delivery.event, context)))
-            except BaseException as error:  # noqa: BLE001 - a crash of the invocation, reported like Lambda
-                abandon_thread(threading.get_ident())
-                worker_result.append(("error", error))
-
-        worker = threading.Thread(target=invoke, name=f"lambda-{delivery.function}-{delivery.request_id[:8]}")
-        worker.start()
-        worker.join()
-        kind, value = worker_result[0]
-        if kind == "ok":
+        failed, value = self.invoke_on_worker(delivery.function, version, delivery.event, delivery.request_id)
+        if not failed:
             return value
         if delivery.attempt <= len(ASYNC_RETRY_DELAYS):
             self.enqueue(
@@ -208,3 +209,29 @@ class LocalLambda:
         else:
             self.failures.append((delivery, value))
         return None
+
+    def invoke_on_worker(self, function: str, version: str, event: Any, request_id: str) -> tuple[bool, Any]:
+        """Run one invocation to its end on a thread of its own; return (failed, response or error).
+
+        Each invocation runs on its own thread, as a Lambda process would: a simulated crash stops it there.
+        """
+        handler = self.functions[function].versions[version]
+        context = self.context_for(function, version, request_id)
+        outcome: list[tuple[bool, Any]] = []
+
+        def invoke() -> None:
+            from ..engine.state import abandon_thread
+
+            try:
+                outcome.append((False, handler(event, context)))
+            except BaseException as error:  # noqa: BLE001 - a crash of the invocation, reported like Lambda
+                abandon_thread(threading.get_ident())
+                outcome.append((True, error))
+
+        worker = threading.Thread(target=invoke, name=f"lambda-{function}-{request_id[:8]}")
+        worker.start()
+        worker.join()
+        failed, value = outcome[0]
+        if failed:
+            self.errors.append((event, value))
+        return failed, value

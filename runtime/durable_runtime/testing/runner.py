@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import threading
 import time
@@ -17,30 +16,32 @@ from ..client import DurableClient
 from ..engine.ids import ExecutionArn
 from ..engine.services import EngineServices, EngineSettings, override_services
 from ..engine.timers import AwsTimerService
-from ..exceptions import ErrorObject
+from ..exceptions import ErrorObject, NonDeterministicExecutionError, SerDesError
 from ..execution import InvocationStatus
 from ..journal.dynamodb import DynamoDBJournalStore
 from ..journal.payloads import S3PayloadStore
 from ..operations.callback import issued_callback_observers
 from .clock import VirtualClock, moto_on_virtual_time
+from .event_sources import QueueEventSource, SchedulerService, StreamEventSource
 from .faults import FaultPlan, moto_with_throttling
 from .lambda_service import LocalLambda
+from .resources import create_resources, journal_stream_arn
 from .results import DurableFunctionTestResult, build_operations
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-TABLE = "durable-journal"
-BUCKET = "durable-payloads"
-QUEUE = "durable-timers"
-SCHEDULE_GROUP = "durable-timers"
+# The local Lambda function that stands for the engine's outbox relay (the journal stream's consumer).
+OUTBOX_FUNCTION = "durable-outbox"
+_RUNTIME_SERVICES = ("dynamodb", "s3", "sqs", "scheduler")
 
 
 class DurableFunctionTestRunner:
     """Runs durable handlers against moto's DynamoDB, SQS, S3 and Scheduler with a clock that skips idle time.
 
-    The handler runs through the real invocation wrapper, journal, timer service and history code; only Lambda
-    itself is simulated (versions, asynchronous invokes with Lambda's retries, the timer queue's event source).
+    The handler runs through the real invocation wrapper, journal, timer service, outbox relay and history code;
+    only Lambda itself is simulated (versions, asynchronous invokes with Lambda's retries, and the event sources
+    of the timer queue and the journal's stream, with their delivery semantics).
     """
 
     def __init__(
@@ -49,7 +50,7 @@ class DurableFunctionTestRunner:
         *,
         function_name: str = "test-function",
         execution_timeout: int = 300,
-        invocation_timeout: int = 900,
+        invocation_timeout: int = 300,
         region: str = "us-west-2",
         account_id: str = "123456789012",
         faults: FaultPlan | None = None,
@@ -59,6 +60,7 @@ class DurableFunctionTestRunner:
         """Start moto and the local Lambda.
 
         Args:
+            invocation_timeout: The functions' Lambda timeout (default 5 minutes, as DurableFunction's).
             environment: The function environment the constructs would set (names in `contract`). Given, the
                 runner uses the resources it names, which must already exist in moto; omitted, the runner
                 creates a journal table, bucket, timer queue and schedule group of its own.
@@ -69,34 +71,50 @@ class DurableFunctionTestRunner:
         self._execution_timeout = execution_timeout
         self._stack = ExitStack()
         self._start_aws(region)
-        self.environment = dict(environment) if environment is not None else self._create_resources(region, account_id)
-        self.local_lambda = LocalLambda(self.clock, region, account_id, invocation_timeout)
-        self.services = self._services(account_id, settings, execution_timeout)
+        self.environment = (
+            dict(environment)
+            if environment is not None
+            else create_resources(
+                self._aws["dynamodb"],
+                self._aws["s3"],
+                self._aws["sqs"],
+                self._aws["scheduler"],
+                region,
+                account_id,
+                invocation_timeout,
+            )
+        )
+        self.local_lambda = LocalLambda(self.clock, region, account_id, invocation_timeout, self.faults)
+        self.services = self._services(self._clients, account_id, settings, execution_timeout)
         self._stack.enter_context(override_services(self.services))
         self.client = DurableClient(self.services)
+        # What the runner itself reads to follow and report a run: not the runtime's calls, so no faults.
+        self._observer = DurableClient(self._services(self._aws, account_id, settings, execution_timeout))
         self._issued: list[tuple[str, str | None, str | None, str]] = []
         issued_callback_observers.append(self._on_callback_issued)
         self._stack.callback(issued_callback_observers.remove, self._on_callback_issued)
         self._pump_lock = threading.Lock()
+        self._start_event_sources()
         if handler is not None:
             self.register_durable_function(function_name, handler, execution_timeout=execution_timeout)
 
     # region set-up
-    def _services(self, account_id: str, settings: EngineSettings | None, execution_timeout: int) -> EngineServices:
+    def _services(
+        self, clients: dict[str, Any], account_id: str, settings: EngineSettings | None, execution_timeout: int
+    ) -> EngineServices:
         """The production services, on moto's clients, the virtual clock and the local Lambda."""
         env = self.environment
         self.queue_url = env[c.ENV_TIMER_QUEUE_URL]
-        self.queue_name = self.queue_url.rstrip("/").rsplit("/", 1)[-1]
         self.queue_arn = (
             env.get(c.ENV_TIMER_QUEUE_ARN)
-            or self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
-                "QueueArn"
-            ]
+            or self._aws["sqs"].get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
         )
         self.schedule_group = env.get(c.ENV_SCHEDULE_GROUP, "default")
         timers = AwsTimerService(
-            sqs=self.sqs,
-            scheduler=self.scheduler,
+            sqs=clients["sqs"],
+            scheduler=clients["scheduler"],
             queue_url=self.queue_url,
             queue_arn=self.queue_arn,
             schedule_group=self.schedule_group,
@@ -105,8 +123,8 @@ class DurableFunctionTestRunner:
         )
         defaults = EngineSettings.from_environment(dict(env))
         return EngineServices(
-            store=DynamoDBJournalStore(self.dynamodb, env[c.ENV_JOURNAL_TABLE]),
-            payloads=S3PayloadStore(self.s3, env[c.ENV_PAYLOAD_BUCKET]),
+            store=DynamoDBJournalStore(clients["dynamodb"], env[c.ENV_JOURNAL_TABLE]),
+            payloads=S3PayloadStore(clients["s3"], env[c.ENV_PAYLOAD_BUCKET]),
             timers=timers,
             invoker=self.local_lambda,
             clock=self.clock,
@@ -115,38 +133,46 @@ class DurableFunctionTestRunner:
 
     def _start_aws(self, region: str) -> None:
         import boto3
+        from botocore.config import Config
         from moto import mock_aws
 
         self._stack.enter_context(mock_aws())
         self._stack.enter_context(moto_on_virtual_time(self.clock))
         self._stack.enter_context(moto_with_throttling(self.faults))
-        session = boto3.session.Session(
+        # Typed loosely: clients are made from service names held in a tuple.
+        session: Any = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
         )
-        self.dynamodb = session.client("dynamodb")
-        self.s3 = session.client("s3")
-        self.sqs = session.client("sqs")
-        self.scheduler = session.client("scheduler")
-        for client, service in (
-            (self.dynamodb, "dynamodb"),
-            (self.s3, "s3"),
-            (self.sqs, "sqs"),
-            (self.scheduler, "scheduler"),
-        ):
+        # The runtime's clients carry the fault plan; the simulation of AWS (event sources, Scheduler, set-up)
+        # has clients of its own, so faults only ever hit the runtime.
+        self._clients: dict[str, Any] = {service: session.client(service) for service in _RUNTIME_SERVICES}
+        for service, client in self._clients.items():
             self.faults.install(client, service)
+        self.dynamodb, self.s3 = self._clients["dynamodb"], self._clients["s3"]
+        self.sqs, self.scheduler = self._clients["sqs"], self._clients["scheduler"]
+        self._aws: dict[str, Any] = {service: session.client(service) for service in _RUNTIME_SERVICES}
+        # moto serves DynamoDB Streams on the regional endpoint only, not the account-based one botocore prefers.
+        self._aws["dynamodbstreams"] = session.client(
+            "dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")
+        )
 
-    def _create_resources(self, region: str, account_id: str) -> dict[str, str]:
-        create_journal_table(self.dynamodb, TABLE)
-        self.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": region})  # type: ignore[typeddict-item]
-        queue_url = self.sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
-        self.scheduler.create_schedule_group(Name=SCHEDULE_GROUP)
-        return {
-            c.ENV_JOURNAL_TABLE: TABLE,
-            c.ENV_PAYLOAD_BUCKET: BUCKET,
-            c.ENV_TIMER_QUEUE_URL: queue_url,
-            c.ENV_SCHEDULE_GROUP: SCHEDULE_GROUP,
-            c.ENV_SCHEDULER_ROLE_ARN: f"arn:aws:iam::{account_id}:role/durable-scheduler",
-        }
+    def _start_event_sources(self) -> None:
+        from ..engine.outbox import handler as outbox_handler
+
+        self.local_lambda.publish(OUTBOX_FUNCTION, outbox_handler, durable=False)
+        table = self.environment[c.ENV_JOURNAL_TABLE]
+        self._stream = StreamEventSource(
+            self._aws["dynamodbstreams"],
+            journal_stream_arn(self._aws["dynamodb"], table),
+            [c.OUTBOX_FILTER_PATTERN],
+            self.local_lambda,
+            OUTBOX_FUNCTION,
+            self.clock,
+        )
+        self._queue = QueueEventSource(self._aws["sqs"], self.queue_url, self.queue_arn, self.local_lambda)
+        self._schedules = SchedulerService(
+            self._aws["scheduler"], self._aws["sqs"], self.schedule_group, self.queue_url, self.clock
+        )
 
     def register_durable_function(
         self, name: str, handler: Callable[[Any, Any], Any], execution_timeout: int | None = None
@@ -196,13 +222,15 @@ class DurableFunctionTestRunner:
         function_name: str | None = None,
         execution_name: str | None = None,
     ) -> str:
-        """Start an execution and return its ARN; `wait_for_result` drives it."""
+        """Start an execution and return its ARN; its first invocation is queued, `wait_for_result` drives it."""
         started = self.client.start_execution(
             function_name or self.function_name,
             input,
             execution_name or f"run-{uuid.uuid4().hex[:12]}",
             execution_timeout=execution_timeout or self._execution_timeout,
         )
+        # The journal's stream hands the new execution to the outbox relay, which queues its first invocation.
+        self._stream.poll()
         return str(started["DurableExecutionArn"])
 
     def wait_for_result(self, execution_arn: str, timeout: int = 60) -> DurableFunctionTestResult:
@@ -210,7 +238,7 @@ class DurableFunctionTestRunner:
         key = ExecutionArn.parse(execution_arn).journal_key
         deadline = time.monotonic() + timeout
         while True:
-            record = self.services.store.get_execution(key)
+            record = self._observer.services.store.get_execution(key)
             if record is not None and record.status.value != "RUNNING":
                 return self.result(execution_arn)
             failure = self._delivery_failure(execution_arn)
@@ -222,20 +250,30 @@ class DurableFunctionTestRunner:
                 raise TimeoutError(f"execution {execution_arn} is waiting for something that will never happen")
 
     def pump_once(self, *, advance_time: bool = True) -> bool:
-        """Run one due invocation, deliver due timers, or jump virtual time; False when nothing is pending."""
+        """Run one due invocation, deliver due stream records and timers, or jump virtual time.
+
+        Returns False when nothing at all is pending.
+        """
         with self._pump_lock:
+            # New outbox entries first: the relay queues the invocations they ask for, which then run at once.
+            relayed = self._stream.poll()
             delivery = self.local_lambda.pop_ready()
             if delivery is not None:
                 self.local_lambda.run(delivery)
                 return True
-            if self._deliver_timer_messages() or self._fire_due_schedules():
+            if relayed or self._queue.poll() or self._schedules.fire_due():
                 return True
             if not advance_time:
                 return False
             upcoming = [
-                t
-                for t in (self.local_lambda.next_due(), self._next_message_due(), self._next_schedule_due())
-                if t is not None
+                moment
+                for moment in (
+                    self.local_lambda.next_due(),
+                    self._queue.next_due(),
+                    self._schedules.next_due(),
+                    self._stream.next_due(),
+                )
+                if moment is not None
             ]
             if not upcoming:
                 return False
@@ -244,9 +282,16 @@ class DurableFunctionTestRunner:
 
     def _delivery_failure(self, execution_arn: str) -> BaseException | None:
         for delivery, error in self.local_lambda.failures:
-            body = json.dumps(delivery.event)
-            if execution_arn in body:
+            if execution_arn in json.dumps(delivery.event):
                 return error
+        for event, error in self.local_lambda.errors:
+            # Code that diverges on replay, or a value its serdes cannot handle, fails every retry alike: say so
+            # now rather than after the retries and the execution's timeout.
+            if isinstance(error, NonDeterministicExecutionError | SerDesError) and execution_arn in json.dumps(event):
+                return error
+        for record in self._stream.given_up:
+            if execution_arn in json.dumps(record):
+                return RuntimeError(f"the outbox relay gave up on a resume of {execution_arn} after its retries")
         return None
 
     # endregion
@@ -296,70 +341,13 @@ class DurableFunctionTestRunner:
 
     # endregion
 
-    # region timers: the queue's event source and EventBridge Scheduler, on virtual time
-    def _deliver_timer_messages(self) -> bool:
-        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        for message in messages:
-            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-            arn = json.loads(message["Body"])[c.ENVELOPE_KEY][c.ENVELOPE_EXECUTION_ARN]
-            function = ExecutionArn.parse(arn).function_name
-            event = {
-                "Records": [
-                    {
-                        "eventSource": "aws:sqs",
-                        "messageId": message["MessageId"],
-                        "body": message["Body"],
-                        "eventSourceARN": self.queue_arn,
-                    }
-                ]
-            }
-            # The event source mapping invokes the function's alias, i.e. its latest version.
-            self.local_lambda.enqueue(function, None, event, str(uuid.uuid4()))
-        return bool(messages)
-
-    def _next_message_due(self) -> float | None:
-        from moto.sqs.models import sqs_backends
-
-        for backend in sqs_backends.values():
-            for regional in backend.values():
-                queue = regional.queues.get(self.queue_name)
-                if queue is not None and queue._messages:
-                    return min(max(m.delayed_until, m.visible_at) for m in queue._messages) / 1000
-        return None
-
-    def _schedules(self) -> list[tuple[float, dict[str, Any]]]:
-        found: list[tuple[float, dict[str, Any]]] = []
-        pages = self.scheduler.get_paginator("list_schedules").paginate(GroupName=self.schedule_group)
-        for page in pages:
-            for summary in page.get("Schedules", []):
-                schedule = self.scheduler.get_schedule(Name=summary["Name"], GroupName=self.schedule_group)
-                moment = datetime.datetime.strptime(schedule["ScheduleExpression"], "at(%Y-%m-%dT%H:%M:%S)")
-                found.append((moment.replace(tzinfo=datetime.UTC).timestamp(), dict(schedule)))
-        return found
-
-    def _next_schedule_due(self) -> float | None:
-        due = [moment for moment, _ in self._schedules()]
-        return min(due) if due else None
-
-    def _fire_due_schedules(self) -> bool:
-        fired = False
-        for moment, schedule in self._schedules():
-            if moment <= self.clock.now():
-                # EventBridge Scheduler sends the target input to the queue, then deletes the one-time schedule.
-                self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=schedule["Target"]["Input"])
-                self.scheduler.delete_schedule(Name=schedule["Name"], GroupName=self.schedule_group)
-                fired = True
-        return fired
-
-    # endregion
-
     # region inspection
     def result(self, execution_arn: str) -> DurableFunctionTestResult:
         """The result of a closed execution."""
         from ..exceptions import ErrorObject
 
-        execution = self.client.get_durable_execution(DurableExecutionArn=execution_arn)
-        state = self.client.get_durable_execution_state(DurableExecutionArn=execution_arn)
+        execution = self._observer.get_durable_execution(DurableExecutionArn=execution_arn)
+        state = self._observer.get_durable_execution_state(DurableExecutionArn=execution_arn)
         status = execution["Status"]
         return DurableFunctionTestResult(
             status=InvocationStatus.SUCCEEDED if status == "SUCCEEDED" else InvocationStatus.FAILED,
@@ -371,14 +359,15 @@ class DurableFunctionTestRunner:
 
     def get_execution_history(self, execution_arn: str, include_execution_data: bool = True) -> dict[str, Any]:
         """The execution's history in the managed service's format."""
-        return self.client.get_durable_execution_history(
+        return self._observer.get_durable_execution_history(
             DurableExecutionArn=execution_arn, IncludeExecutionData=include_execution_data
         )
 
     def scan_table(self) -> list[dict[str, Any]]:
         """Every journal item, sorted: for tests that prove a rejected input changed nothing."""
         items = []
-        for page in self.dynamodb.get_paginator("scan").paginate(TableName=self.environment[c.ENV_JOURNAL_TABLE]):
+        scan = self._aws["dynamodb"].get_paginator("scan")
+        for page in scan.paginate(TableName=self.environment[c.ENV_JOURNAL_TABLE]):
             items.extend(page["Items"])
         return sorted(items, key=lambda item: (item[c.PARTITION_KEY]["S"], item[c.SORT_KEY]["S"]))
 
@@ -411,34 +400,3 @@ def callback_proxy_event(callback_id: str, action: str, body: str | None, method
         "body": body,
         "isBase64Encoded": False,
     }
-
-
-def create_journal_table(client: Any, name: str) -> None:
-    """Create the journal table exactly as the constructs define it (keys, listing index, TTL)."""
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": c.PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": c.SORT_KEY, "AttributeType": "S"},
-            {"AttributeName": c.LIST_INDEX_PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": c.LIST_INDEX_SORT_KEY, "AttributeType": "N"},
-        ],
-        KeySchema=[
-            {"AttributeName": c.PARTITION_KEY, "KeyType": "HASH"},
-            {"AttributeName": c.SORT_KEY, "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": c.LIST_INDEX_NAME,
-                "KeySchema": [
-                    {"AttributeName": c.LIST_INDEX_PARTITION_KEY, "KeyType": "HASH"},
-                    {"AttributeName": c.LIST_INDEX_SORT_KEY, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
-    client.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": c.TTL_ATTRIBUTE}
-    )

@@ -1,0 +1,91 @@
+"""The operations as one invocation knows them, and the one path that changes them: conditional journal writes."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from ..journal.payloads import fit_operation
+from ..journal.records import carries_own_identity
+from ..journal.store import ExpectedState, JournalConflictError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..journal.records import JournalEvent, JournalSnapshot, OperationRecord
+    from .services import EngineServices
+
+
+class LostExecution(Exception):  # noqa: N818 - names what happened
+    """A conditional write found the operation changed by another invocation: that one carries on."""
+
+
+class JournalView:
+    """Recorded operations, plus events this invocation observed that no operation write carries yet.
+
+    Observed events (a wait found finished) are recorded with the invocation's next write, whichever record it
+    goes to: if the invocation then dies, the event is durable already, even when the code that observed it is
+    never replayed again (a child context that completed after its wait).
+    """
+
+    def __init__(self, services: EngineServices, key: str, snapshot: JournalSnapshot, expires_at: int) -> None:
+        self._services = services
+        self._key = key
+        self._expires_at = expires_at
+        self._recorded: dict[str, OperationRecord] = dict(snapshot.operations)
+        self._seen = {
+            (event.operation_id, event.event_type) for event, _ in snapshot.events() if carries_own_identity(event)
+        }
+        self._unwritten: list[JournalEvent] = []
+        self._lock = threading.Lock()
+        self.wrote = False
+
+    def get(self, operation_id: str) -> OperationRecord | None:
+        """The operation as last recorded."""
+        return self._recorded.get(operation_id)
+
+    def __bool__(self) -> bool:
+        return bool(self._recorded)
+
+    def observe_once(self, key: tuple[str, str], make_event: Callable[[], JournalEvent]) -> None:
+        """Keep an event no operation write produces, unless the journal (or this invocation) has it already."""
+        with self._lock:
+            if key in self._seen:
+                return
+            self._seen.add(key)
+            self._unwritten.append(make_event())
+
+    def take_unwritten(self) -> list[JournalEvent]:
+        """The observed events not yet written, to carry on a write (they are then no longer held here)."""
+        with self._lock:
+            events, self._unwritten = self._unwritten, []
+            return events
+
+    def has_unwritten(self) -> bool:
+        """True when observed events wait for a write to carry them."""
+        with self._lock:
+            return bool(self._unwritten)
+
+    def write(self, record: OperationRecord, events: list[JournalEvent]) -> OperationRecord:
+        """One conditional write of the operation's new state; raise LostExecution if another invocation moved it.
+
+        Infrastructure errors propagate as they are; the caller decides what they mean.
+        """
+        observed = self.take_unwritten()
+        try:
+            record, fitted = fit_operation(self._services.payloads, self._key, record, [*observed, *events])
+            current = self._recorded.get(record.operation_id)
+            expected = None if current is None else ExpectedState(current.status.value, current.attempt)
+            self._services.store.write_operation(self._key, record, fitted, expected, self._expires_at)
+        except JournalConflictError as conflict:
+            raise LostExecution(str(conflict)) from conflict
+        except BaseException:
+            self._give_back(observed)
+            raise
+        self.wrote = True
+        self._recorded[record.operation_id] = record
+        return record
+
+    def _give_back(self, observed: list[JournalEvent]) -> None:
+        with self._lock:
+            self._unwritten[:0] = observed

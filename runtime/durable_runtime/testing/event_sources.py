@@ -1,0 +1,235 @@
+"""What AWS does between the runtime's calls, simulated on moto: event source mappings and Scheduler.
+
+Each source reads moto through clients of its own (never the runtime's, so a fault plan only ever hits the
+runtime) and invokes functions through the local Lambda, with the delivery semantics of the real service:
+- the timer queue's event source deletes a message only after the invocation succeeded (a crash or a reported
+  failure leaves it to reappear after the queue's visibility timeout, and to go to the dead-letter queue after
+  the queue's receive limit);
+- the journal stream's event source passes only records its filter admits and retries a failed batch from the
+  first record not acknowledged, with backoff, up to a retry limit;
+- EventBridge Scheduler sends a one-time schedule's input to its target queue when it is due and deletes it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .. import contract as c
+from ..engine.ids import ExecutionArn
+from .filters import matches_any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .clock import VirtualClock
+    from .lambda_service import LocalLambda
+
+# How often the stream's event source retries a failed batch before it gives the records up (the construct's bound).
+STREAM_RETRY_ATTEMPTS = 10
+
+
+class QueueEventSource:
+    """The timer queue's event source mapping: one batch per function, deleted only once handled."""
+
+    def __init__(self, sqs: Any, queue_url: str, queue_arn: str, local_lambda: LocalLambda, batch_size: int = 10):
+        self._sqs = sqs
+        self._url = queue_url
+        self._arn = queue_arn
+        self._lambda = local_lambda
+        self._batch_size = batch_size
+        self._ids = itertools.count(1)
+
+    def poll(self) -> bool:
+        """Receive visible messages and invoke their functions; True when anything was delivered."""
+        messages = self._sqs.receive_message(
+            QueueUrl=self._url, MaxNumberOfMessages=self._batch_size, MessageSystemAttributeNames=["All"]
+        ).get("Messages", [])
+        by_function: dict[str, list[dict[str, Any]]] = {}
+        for message in messages:
+            by_function.setdefault(_function_of(message["Body"]), []).append(message)
+        for function, batch in by_function.items():
+            self._deliver(function, batch)
+        return bool(messages)
+
+    def _deliver(self, function: str, batch: list[dict[str, Any]]) -> None:
+        records = [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": self._arn,
+            }
+            for message in batch
+        ]
+        local = self._lambda.functions.get(function)
+        if local is None:
+            return  # no such function here: the message stays, and goes to the dead-letter queue in time
+        # The event source invokes the function's alias, i.e. its newest version, synchronously.
+        failed, response = self._lambda.invoke_on_worker(
+            function, local.latest, {"Records": records}, f"sqs-{next(self._ids)}"
+        )
+        if failed:
+            return
+        retry = {item.get("itemIdentifier") for item in (response or {}).get("batchItemFailures", [])}
+        for message in batch:
+            if message["MessageId"] not in retry:
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+
+    def next_due(self) -> float | None:
+        """When the next message becomes visible (moto's queue, on virtual time)."""
+        from moto.sqs.models import sqs_backends
+
+        name = self._url.rstrip("/").rsplit("/", 1)[-1]
+        for backend in sqs_backends.values():
+            for regional in backend.values():
+                queue = regional.queues.get(name)
+                if queue is not None and queue._messages:
+                    return min(max(m.delayed_until, m.visible_at) for m in queue._messages) / 1000
+        return None
+
+
+@dataclass
+class _Backlog:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 0
+    retry_at: float = 0.0
+
+
+class StreamEventSource:
+    """The journal stream's event source mapping: filtered records, in order, to one function."""
+
+    def __init__(
+        self,
+        streams: Any,
+        stream_arn: str,
+        patterns: Sequence[dict[str, Any]],
+        local_lambda: LocalLambda,
+        function: str,
+        clock: VirtualClock,
+    ) -> None:
+        self._streams = streams
+        self._arn = stream_arn
+        self._patterns = list(patterns)
+        self._lambda = local_lambda
+        self._function = function
+        self._clock = clock
+        self._ids = itertools.count(1)
+        self._backlog = _Backlog()
+        self.given_up: list[dict[str, Any]] = []
+        # From the stream's current end: a runner delivers what happens while it runs, even on a table (given
+        # through `environment`) that earlier runs wrote to.
+        shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        self._iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="LATEST")[
+            "ShardIterator"
+        ]
+
+    def poll(self) -> bool:
+        """Deliver new (or retry failed) records to the function; True when the function was invoked."""
+        if not self._backlog.records:
+            self._read()
+        if not self._backlog.records or self._clock.now() < self._backlog.retry_at:
+            return False
+        self._deliver()
+        return True
+
+    def next_due(self) -> float | None:
+        """When a failed batch is retried, if one is waiting."""
+        return self._backlog.retry_at if self._backlog.records else None
+
+    def _read(self) -> None:
+        page = self._streams.get_records(ShardIterator=self._iterator, Limit=100)
+        self._iterator = page.get("NextShardIterator") or self._iterator
+        for record in page.get("Records", []):
+            event = _lambda_stream_record(record, self._arn)
+            if matches_any(self._patterns, event):
+                self._backlog.records.append(event)
+
+    def _deliver(self) -> None:
+        backlog = self._backlog
+        version = self._lambda.functions[self._function].latest
+        failed, response = self._lambda.invoke_on_worker(
+            self._function, version, {"Records": backlog.records}, f"stream-{next(self._ids)}"
+        )
+        pending = backlog.records if failed else _unacknowledged(backlog.records, response)
+        if not pending:
+            self._backlog = _Backlog()
+            return
+        backlog.attempts += 1
+        if backlog.attempts > STREAM_RETRY_ATTEMPTS:
+            # The on-failure destination gets them; the stream moves on.
+            self.given_up.extend(pending)
+            self._backlog = _Backlog()
+            return
+        backlog.records = pending
+        backlog.retry_at = self._clock.now() + min(2 ** (backlog.attempts - 1), 60)
+
+
+class SchedulerService:
+    """EventBridge Scheduler's one-time schedules of one group, delivered to their target queue when due."""
+
+    def __init__(self, scheduler: Any, sqs: Any, group: str, queue_url: str, clock: VirtualClock) -> None:
+        self._scheduler = scheduler
+        self._sqs = sqs
+        self._group = group
+        self._queue_url = queue_url
+        self._clock = clock
+
+    def fire_due(self) -> bool:
+        """Send every due schedule's input to the queue, then delete the schedule; True when any fired."""
+        fired = False
+        for moment, schedule in self._schedules():
+            if moment <= self._clock.now():
+                self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=schedule["Target"]["Input"])
+                self._scheduler.delete_schedule(Name=schedule["Name"], GroupName=self._group)
+                fired = True
+        return fired
+
+    def next_due(self) -> float | None:
+        """When the earliest schedule is due."""
+        due = [moment for moment, _ in self._schedules()]
+        return min(due) if due else None
+
+    def _schedules(self) -> list[tuple[float, dict[str, Any]]]:
+        found: list[tuple[float, dict[str, Any]]] = []
+        for page in self._scheduler.get_paginator("list_schedules").paginate(GroupName=self._group):
+            for summary in page.get("Schedules", []):
+                schedule = self._scheduler.get_schedule(Name=summary["Name"], GroupName=self._group)
+                moment = datetime.datetime.strptime(schedule["ScheduleExpression"], "at(%Y-%m-%dT%H:%M:%S)")
+                found.append((moment.replace(tzinfo=datetime.UTC).timestamp(), dict(schedule)))
+        return found
+
+
+def _function_of(body: str) -> str:
+    try:
+        return ExecutionArn.parse(json.loads(body)[c.ENVELOPE_KEY][c.ENVELOPE_EXECUTION_ARN]).function_name
+    except (ValueError, KeyError, TypeError):
+        return ""
+
+
+def _lambda_stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A stream record as Lambda hands it to a function (epoch seconds, the source's ARN)."""
+    event = json.loads(json.dumps(record, default=_epoch))
+    event["eventSourceARN"] = stream_arn
+    return event
+
+
+def _epoch(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _unacknowledged(records: list[dict[str, Any]], response: Any) -> list[dict[str, Any]]:
+    """The records to retry: from the first whose sequence number the function reported as failed."""
+    failures = (response or {}).get("batchItemFailures", []) if isinstance(response, dict) else []
+    failed = {str(item.get("itemIdentifier")) for item in failures}
+    for index, record in enumerate(records):
+        if str(record.get("dynamodb", {}).get("SequenceNumber")) in failed:
+            return records[index:]
+    return []
