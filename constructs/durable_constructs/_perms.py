@@ -22,21 +22,9 @@ JOURNAL_LIST = ("dynamodb:Query",)
 JOURNAL_CALLBACK = ("dynamodb:GetItem", "dynamodb:Query")
 # ... and completes it with one conditional update of that record; it never creates an item, so no PutItem.
 JOURNAL_CALLBACK_COMPLETE = ("dynamodb:UpdateItem",)
-# The operation-record attributes the runtime's journal/dynamodb.py writes: key, status, attempt, inline result or its
-# payload key, the compact description, history events, retention and the outbox wake. A callback completion is an
-# UpdateItem of one operation record, so the handler's UpdateItem is limited to these names (`only_attributes`).
-OPERATION_RECORD_ATTRIBUTES = (
-    contract.PARTITION_KEY,
-    contract.SORT_KEY,
-    "st",
-    "att",
-    "res",
-    "res_ref",
-    "d",
-    "ev",
-    contract.TTL_ATTRIBUTE,
-    contract.WAKE_ATTRIBUTE,
-)
+# A callback completion is an UpdateItem of one operation record, so the handler's UpdateItem is limited to the
+# attributes an operation record has (`only_attributes`).
+OPERATION_RECORD_ATTRIBUTES = contract.OPERATION_RECORD_ATTRIBUTES
 # The outbox relay reads the journal's stream; the mapping names its stream, so Lambda never needs ListStreams (an
 # action that only takes Resource "*").
 JOURNAL_STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")

@@ -35,6 +35,21 @@ RECORD_INVOCATION_PREFIX = "INV#"
 WAKE_ATTRIBUTE = "wake"
 JOURNAL_STREAM_VIEW_TYPE = "NEW_IMAGE"
 OUTBOX_FILTER_PATTERN = {"dynamodb": {"NewImage": {WAKE_ATTRIBUTE: {"S": [{"exists": True}]}}}}
+# Every top-level attribute of an operation record: key, status, attempt, inline result or its payload key, the
+# compact description, history events, retention and the outbox wake. The callback handler's role may update
+# these and no others (the execution record's lease, version and parent are out of its reach).
+OPERATION_RECORD_ATTRIBUTES = (
+    PARTITION_KEY,
+    SORT_KEY,
+    "st",
+    "att",
+    "res",
+    "res_ref",
+    "d",
+    "ev",
+    TTL_ATTRIBUTE,
+    WAKE_ATTRIBUTE,
+)
 # endregion
 
 # region Handlers the engine deploys from the runtime layer

@@ -109,18 +109,30 @@ def _start_directly(func: Callable[[Any, Any], Any], event: Any, lambda_context:
 
 def _consume_timer_batch(
     func: Callable[[Any, Any], Any],
-    batch: list[tuple[str, str]],
+    batch: list[tuple[str, str, str]],
     lambda_context: Any,
     services: EngineServices,
 ) -> MutableMapping[str, Any]:
     """Resume each execution whose timer fired; forward those pinned to another version to that version."""
+    _, my_version = _identity(lambda_context)
+    # Held while this invocation lives: if it dies, every message of the batch is delivered again within minutes.
+    with services.timers.hold([handle for _, handle, _ in batch if handle]):
+        return _consume_timers(func, batch, my_version, lambda_context, services)
+
+
+def _consume_timers(
+    func: Callable[[Any, Any], Any],
+    batch: list[tuple[str, str, str]],
+    my_version: str,
+    lambda_context: Any,
+    services: EngineServices,
+) -> MutableMapping[str, Any]:
     from .engine.invocation import UnknownExecutionError, run_invocation
     from .exceptions import ValidationError
 
-    _, my_version = _identity(lambda_context)
     failures: list[dict[str, str]] = []
     first_error: Exception | None = None
-    for message_id, body in batch:
+    for message_id, _, body in batch:
         try:
             request = parse_envelope(json.loads(body))
         except (ValidationError, json.JSONDecodeError) as error:

@@ -42,7 +42,8 @@ def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
 
 def _route(event: dict[str, Any]) -> tuple[str, str]:
     """The callback id and action, from the path parameters or the path itself."""
-    params = event.get("pathParameters") or {}
+    params = event.get("pathParameters")
+    params = params if isinstance(params, dict) else {}
     path = str(event.get("path") or "")
     parts = [part for part in path.split("/") if part]
     callback_id, action = params.get("CallbackId"), None

@@ -70,8 +70,8 @@ def parse_envelope(event: Any) -> ResumeRequest:
     return ResumeRequest(ExecutionArn.parse(arn), reason, None if due_at is None else float(due_at), operation_id)
 
 
-def sqs_envelopes(event: Any) -> list[tuple[str, str]] | None:
-    """The (message id, body) pairs of an SQS event whose every body is an envelope; None for any other event."""
+def sqs_envelopes(event: Any) -> list[tuple[str, str, str]] | None:
+    """The (message id, receipt handle, body) of an SQS event whose every body is an envelope; else None."""
     if not isinstance(event, dict):
         return None
     records = event.get("Records")
@@ -84,5 +84,5 @@ def sqs_envelopes(event: Any) -> list[tuple[str, str]] | None:
         body = record.get("body", "")
         if f'"{c.ENVELOPE_KEY}"' not in body:
             return None
-        pairs.append((str(record.get("messageId", "")), body))
+        pairs.append((str(record.get("messageId", "")), str(record.get("receiptHandle", "")), body))
     return pairs

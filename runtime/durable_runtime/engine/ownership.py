@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from typing import TYPE_CHECKING
 
+from .heartbeat import Heartbeat
 from .journal_view import LostExecution
 
 if TYPE_CHECKING:
@@ -52,27 +52,28 @@ class Ownership:
         self.owner = f"{delivery_id}/{uuid.uuid4().hex[:12]}"
         self.deadline = deadline
         self.claimed = False
-        self._stopped = threading.Event()
+        self._until = 0.0
+        self._heartbeat: Heartbeat | None = None
         self._on_lost: Callable[[], None] = lambda: None
 
     def claim(self, on_lost: Callable[[], None]) -> None:
         """Take the lease (once) and keep it alive; raise LostExecution when another invocation holds it.
 
-        `on_lost` is called (from the renewing thread) if the lease is lost while this invocation runs.
+        `on_lost` is called (from the heartbeat's thread) if the lease is lost while this invocation runs.
         """
         if self.claimed:
             return
-        until = self._clock.now() + LEASE_SECONDS
-        if not self._store.acquire_lease(self._key, self._previous.invocation_seq, self.seq, self.owner, until):
+        self._until = self._clock.now() + LEASE_SECONDS
+        if not self._store.acquire_lease(self._key, self._previous.invocation_seq, self.seq, self.owner, self._until):
             raise LostExecution("another invocation took this execution first")
         self.claimed = True
         self._on_lost = on_lost
-        renewer = threading.Thread(target=self._renew_until_stopped, args=(until,), daemon=True, name="lease-renewer")
-        renewer.start()
+        self._heartbeat = Heartbeat(RENEW_EVERY_SECONDS, self._renew, "lease-renewer").start()
 
     def stop(self) -> None:
         """Stop renewing (the invocation ends, or its process died): the lease then lapses on its own."""
-        self._stopped.set()
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
 
     def release_untouched(self) -> None:
         """Put the lease back exactly as it was, for an invocation that claimed it and then wrote nothing."""
@@ -81,18 +82,17 @@ class Ownership:
             self._store.restore_lease(self._key, self.seq, self.owner, self._previous)
             self.claimed = False
 
-    def _renew_until_stopped(self, until: float) -> None:
-        while not self._stopped.wait(RENEW_EVERY_SECONDS):
-            extended = self._clock.now() + LEASE_SECONDS
-            try:
-                held = self._store.renew_lease(self._key, self.seq, self.owner, extended)
-            except Exception as error:  # noqa: BLE001 - retried at the next period while the lease still runs
-                log.warning("could not renew the lease of %s: %s", self._key, error)
-                held = self._clock.now() < until - RENEW_EVERY_SECONDS
-            else:
-                until = extended if held else until
-            if not held:
-                # Someone may take over now: this invocation must not record anything more.
-                log.warning("invocation %s lost the lease of %s", self.seq, self._key)
-                self._on_lost()
-                return
+    def _renew(self) -> bool:
+        extended = self._clock.now() + LEASE_SECONDS
+        try:
+            held = self._store.renew_lease(self._key, self.seq, self.owner, extended)
+        except Exception as error:  # noqa: BLE001 - tried again next period, while the lease still runs
+            log.warning("could not renew the lease of %s: %s", self._key, error)
+            held = self._clock.now() < self._until - RENEW_EVERY_SECONDS
+        else:
+            self._until = extended if held else self._until
+        if not held:
+            # Someone may take over now: this invocation must not record anything more.
+            log.warning("invocation %s lost the lease of %s", self.seq, self._key)
+            self._on_lost()
+        return held

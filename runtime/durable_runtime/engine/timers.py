@@ -5,20 +5,33 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import math
 import time
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..contract import SQS_MAX_DELAY_SECONDS
 from ..exceptions import ValidationError
+from .heartbeat import Heartbeat
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from .clock import Clock
     from .envelope import ResumeRequest
 
+log = logging.getLogger("durable_runtime")
+
 # Scheduler fires within about a minute of the set time: aim early, and let the queue finish to the second.
 _SCHEDULE_LEAD_SECONDS = 60
+# Timer messages being handled stay invisible this long at a time, renewed while the invocation lives: if it dies,
+# they are delivered again about this soon (rather than after the queue's visibility timeout, six times the
+# function's timeout, which protects messages waiting for a throttled function).
+HELD_MESSAGE_SECONDS = 90
+_HOLD_RENEW_SECONDS = 30
+_SQS_BATCH = 10
 
 
 class FunctionNotFound(ValidationError):  # noqa: N818 - read as "the function was not found"
@@ -30,6 +43,10 @@ class TimerService(Protocol):
 
     def schedule(self, request: ResumeRequest, due_at: float) -> None:
         """Arrange for `request` to be delivered at `due_at`."""
+        ...
+
+    def hold(self, receipt_handles: list[str]) -> AbstractContextManager[object]:
+        """While the block runs, keep timer messages being handled from reappearing; after a crash, soon."""
         ...
 
 
@@ -108,6 +125,29 @@ class AwsTimerService:
         except self._scheduler.exceptions.ConflictException:
             return  # the same timer was already set by an earlier attempt of this invocation
 
+    @contextmanager
+    def hold(self, receipt_handles: list[str]) -> Iterator[object]:
+        """Shorten the messages' invisibility to HELD_MESSAGE_SECONDS, renewed while the block runs."""
+        if not receipt_handles:
+            yield None
+            return
+        self._hold(receipt_handles)
+        with Heartbeat(_HOLD_RENEW_SECONDS, lambda: self._hold(receipt_handles), "timer-message-holder") as beat:
+            yield beat
+
+    def _hold(self, receipt_handles: list[str]) -> bool:
+        # An optimisation of recovery time only: if it fails, the queue's own visibility timeout still applies.
+        try:
+            for first in range(0, len(receipt_handles), _SQS_BATCH):
+                entries = [
+                    {"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": HELD_MESSAGE_SECONDS}
+                    for index, handle in enumerate(receipt_handles[first : first + _SQS_BATCH])
+                ]
+                self._sqs.change_message_visibility_batch(QueueUrl=self._queue_url, Entries=entries)
+        except Exception as error:  # noqa: BLE001 - see above
+            log.warning("could not hold timer messages: %s", error)
+        return True
+
 
 class NoTimerQueue:
     """For processes that never set timers (the callback handler, a client): setting one is a deployment error."""
@@ -121,6 +161,10 @@ class NoTimerQueue:
             f"cannot set a timer for {request.execution_arn}: {ENV_TIMER_QUEUE_URL} is not set; durable functions "
             "get it from DurableFunction (durable_constructs)"
         )
+
+    def hold(self, receipt_handles: list[str]) -> AbstractContextManager[object]:
+        """Nothing to hold: this process consumes no timer messages."""
+        return nullcontext()
 
 
 class AwsLambdaInvoker:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +22,10 @@ class InjectedFault(RuntimeError):  # noqa: N818 - names what it is: a fault the
     """An error the fault plan raised from an AWS call, as a failing dependency would."""
 
 
+# A predicate on a call's parameters (boto3's keyword arguments), to aim a fault at one kind of request.
+Where = Callable[[Mapping[str, Any]], bool]
+
+
 @dataclass
 class _Rule:
     service: str
@@ -30,13 +34,15 @@ class _Rule:
     remaining_skips: int
     remaining_hits: int
     kills_process: bool = True
+    where: Where | None = None
 
 
 @dataclass
 class FaultPlan:
     """The faults a runner injects into the AWS calls the runtime makes.
 
-    Operations are boto3 operation names (`UpdateItem`, `PutItem`, `Query`, `SendMessage`, `CreateSchedule`).
+    Operations are boto3 operation names (`UpdateItem`, `PutItem`, `Query`, `SendMessage`, `CreateSchedule`),
+    or the local Lambda's (`lambda` `Invoke`, `GetFunction`). `skip` counts only calls that `where` accepts.
     """
 
     _rules: list[_Rule] = field(default_factory=list)
@@ -44,19 +50,25 @@ class FaultPlan:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     calls: list[tuple[str, str]] = field(default_factory=list)
 
-    def crash_before(self, service: str, operation: str, *, skip: int = 0, times: int = 1) -> FaultPlan:
+    def crash_before(
+        self, service: str, operation: str, *, skip: int = 0, times: int = 1, where: Where | None = None
+    ) -> FaultPlan:
         """Kill the invocation just before its (skip+1)-th call of `operation`."""
-        self._rules.append(_Rule(service, operation, "before", skip, times))
+        self._rules.append(_Rule(service, operation, "before", skip, times, where=where))
         return self
 
-    def crash_after(self, service: str, operation: str, *, skip: int = 0, times: int = 1) -> FaultPlan:
+    def crash_after(
+        self, service: str, operation: str, *, skip: int = 0, times: int = 1, where: Where | None = None
+    ) -> FaultPlan:
         """Kill the invocation just after its (skip+1)-th call of `operation` succeeded."""
-        self._rules.append(_Rule(service, operation, "after", skip, times))
+        self._rules.append(_Rule(service, operation, "after", skip, times, where=where))
         return self
 
-    def fail_before(self, service: str, operation: str, *, skip: int = 0, times: int = 1) -> FaultPlan:
+    def fail_before(
+        self, service: str, operation: str, *, skip: int = 0, times: int = 1, where: Where | None = None
+    ) -> FaultPlan:
         """Make the (skip+1)-th call of `operation` raise InjectedFault (an exception, not a process death)."""
-        self._rules.append(_Rule(service, operation, "before", skip, times, kills_process=False))
+        self._rules.append(_Rule(service, operation, "before", skip, times, kills_process=False, where=where))
         return self
 
     def throttle(self, operation: str, times: int = 1) -> FaultPlan:
@@ -65,11 +77,11 @@ class FaultPlan:
         return self
 
     @contextmanager
-    def around(self, service: str, operation: str) -> Iterator[None]:
+    def around(self, service: str, operation: str, params: Mapping[str, Any] | None = None) -> Iterator[None]:
         """Apply the plan to a call that does not go through a boto3 client (the local Lambda's API)."""
-        self._before(service, operation)
+        self._before(service, operation, params or {})
         yield
-        self._after(service, operation)
+        self._after(service, operation, params or {})
 
     def count(self, service: str, operation: str) -> int:
         """How many calls of `operation` the runtime made."""
@@ -79,27 +91,31 @@ class FaultPlan:
     def install(self, client: Any, service: str) -> None:
         """Attach the hooks to a boto3 client."""
         events = client.meta.events
-        events.register_first(
-            f"before-call.{_event_name(client)}", lambda model, **_: self._before(service, model.name)
-        )
-        events.register(f"after-call.{_event_name(client)}", lambda model, **_: self._after(service, model.name))
 
-    def _before(self, service: str, operation: str) -> None:
+        def before(model: Any, params: Any, context: Any, **_: Any) -> None:
+            context["fault_params"] = params
+            self._before(service, model.name, params)
+
+        def after(model: Any, context: Any, **_: Any) -> None:
+            self._after(service, model.name, context.get("fault_params", {}))
+
+        events.register_first(f"before-call.{_event_name(client)}", before)
+        events.register(f"after-call.{_event_name(client)}", after)
+
+    def _before(self, service: str, operation: str, params: Mapping[str, Any]) -> None:
         with self._lock:
             self.calls.append((service, operation))
-        self._fire(service, operation, "before")
+        self._fire(service, operation, "before", params)
 
-    def _after(self, service: str, operation: str) -> None:
-        self._fire(service, operation, "after")
+    def _after(self, service: str, operation: str, params: Mapping[str, Any]) -> None:
+        self._fire(service, operation, "after", params)
 
-    def _fire(self, service: str, operation: str, when: str) -> None:
+    def _fire(self, service: str, operation: str, when: str, params: Mapping[str, Any]) -> None:
         with self._lock:
             for rule in self._rules:
-                if (rule.service, rule.operation, rule.when) != (
-                    service,
-                    operation,
-                    when,
-                ) or rule.remaining_hits <= 0:
+                if (rule.service, rule.operation, rule.when) != (service, operation, when) or rule.remaining_hits <= 0:
+                    continue
+                if rule.where is not None and not rule.where(params):
                     continue
                 if rule.remaining_skips > 0:
                     rule.remaining_skips -= 1

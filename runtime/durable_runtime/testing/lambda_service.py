@@ -100,7 +100,7 @@ class LocalLambda:
     # region LambdaInvoker
     def resolve(self, function: str) -> tuple[str, str]:
         """Name or ARN (maybe qualified) to (unqualified ARN, version); no qualifier means the latest version."""
-        with self.faults.around("lambda", "GetFunction"):
+        with self.faults.around("lambda", "GetFunction", {"FunctionName": function}):
             return self._resolve(function)
 
     def _resolve(self, function: str) -> tuple[str, str]:
@@ -120,7 +120,8 @@ class LocalLambda:
 
     def invoke_async(self, qualified_function_arn: str, event: dict[str, Any]) -> None:
         """Queue an asynchronous invoke; it runs when the runner's loop gets to it."""
-        with self.faults.around("lambda", "Invoke"):
+        params = {"FunctionName": qualified_function_arn, "InvocationType": "Event", "Payload": event}
+        with self.faults.around("lambda", "Invoke", params):
             parsed = FunctionArn.parse(qualified_function_arn)
             if parsed.function_name not in self.functions:
                 raise FunctionNotFound(f"no function {parsed.function_name!r} is registered with the local runner")
@@ -128,12 +129,13 @@ class LocalLambda:
 
     def is_durable(self, function_arn: str) -> bool:
         """Whether the function was registered as a durable function."""
-        with self.faults.around("lambda", "GetFunction"):
+        with self.faults.around("lambda", "GetFunction", {"FunctionName": function_arn}):
             return self.functions[FunctionArn.parse(function_arn).function_name].durable
 
     def invoke_sync(self, qualified_function_arn: str, payload: str, tenant_id: str | None) -> InvokeResponse:
         """Run a plain function now; an exception becomes Lambda's `Unhandled` error response."""
-        with self.faults.around("lambda", "Invoke"):
+        params = {"FunctionName": qualified_function_arn, "InvocationType": "RequestResponse", "Payload": payload}
+        with self.faults.around("lambda", "Invoke", params):
             return self._invoke_sync(qualified_function_arn, payload)
 
     def _invoke_sync(self, qualified_function_arn: str, payload: str) -> InvokeResponse:
