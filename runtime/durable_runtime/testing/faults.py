@@ -49,6 +49,8 @@ class FaultPlan:
     _throttles: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    # Every fault injected so far, described ("crash after dynamodb.PutItem"): a test can check its fault struck.
+    fired: list[str] = field(default_factory=list)
 
     def crash_before(
         self, service: str, operation: str, *, skip: int = 0, times: int = 1, where: Where | None = None
@@ -92,13 +94,17 @@ class FaultPlan:
         """Attach the hooks to a boto3 client."""
         events = client.meta.events
 
-        def before(model: Any, params: Any, context: Any, **_: Any) -> None:
-            context["fault_params"] = params
-            self._before(service, model.name, params)
+        def keep_params(params: Any, context: Any, **_: Any) -> None:
+            # The call's own keyword arguments: later events only see the serialized HTTP request.
+            context["fault_params"] = dict(params)
+
+        def before(model: Any, context: Any, **_: Any) -> None:
+            self._before(service, model.name, context.get("fault_params", {}))
 
         def after(model: Any, context: Any, **_: Any) -> None:
             self._after(service, model.name, context.get("fault_params", {}))
 
+        events.register_first(f"before-parameter-build.{_event_name(client)}", keep_params)
         events.register_first(f"before-call.{_event_name(client)}", before)
         events.register(f"after-call.{_event_name(client)}", after)
 
@@ -121,6 +127,8 @@ class FaultPlan:
                     rule.remaining_skips -= 1
                     continue
                 rule.remaining_hits -= 1
+                kind = "crash" if rule.kills_process else "failure"
+                self.fired.append(f"{kind} {when} {service}.{operation}")
                 if not rule.kills_process:
                     raise InjectedFault(f"injected failure of {service}.{operation}")
                 raise ProcessExit(f"injected crash {when} {service}.{operation}")

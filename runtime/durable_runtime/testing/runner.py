@@ -277,7 +277,8 @@ class DurableFunctionTestRunner:
             ]
             if not upcoming:
                 return False
-            self.clock.advance_to(min(upcoming))
+            # A millisecond past the moment: SQS shows a message only once its visibility time has passed.
+            self.clock.advance_to(max(min(upcoming), self.clock.now()) + 0.001)
             return True
 
     def _delivery_failure(self, execution_arn: str) -> BaseException | None:
