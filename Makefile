@@ -13,12 +13,13 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint bench synth
+.PHONY: help setup demo test test-faults lint bench synth
 
 help:
 	@echo "make setup   create .venv and node_modules (idempotent)"
 	@echo "make demo    run the order workflow locally, on virtual time"
-	@echo "make test    ruff, mypy, then the test suite"
+	@echo "make test    ruff, mypy, then the test suite (with a sample of the fault sweep)"
+	@echo "make test-faults  every fault at every boundary of the fault sweep, with its figures"
 	@echo "make lint    ruff and mypy only"
 	@echo "make bench   run the benchmarks"
 	@echo "make synth   synthesize the CDK app"
@@ -50,6 +51,12 @@ test: setup
 	echo "== mypy"; $(PY) -m mypy runtime/durable_runtime || status=1; \
 	echo "== pytest"; $(PY) -m pytest $(PYTEST_ARGS) || status=1; \
 	exit $$status
+
+# Crash before and after every AWS call, fail each once, duplicate every delivery; then print the figures.
+test-faults: setup
+	@report=$$(mktemp); status=0; \
+	DURABLE_FAULT_SWEEP=all DURABLE_FAULT_REPORT=$$report $(PY) -m pytest $(PYTEST_ARGS) tests/faults || status=1; \
+	$(PY) -m tests.faults.summary $$report; rm -f $$report; exit $$status
 
 lint: setup
 	$(PY) -m ruff check .

@@ -10,6 +10,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 
+from durable_runtime import contract
+
 from . import _perms
 from .engine import queue_encryption
 
@@ -18,11 +20,8 @@ if TYPE_CHECKING:
 
     from .engine import DurableEngine
 
-# A timer message that fails this often goes to the engine's dead-letter queue.
-MAX_RECEIVE_COUNT = 5
-# Lambda's guidance for SQS event sources: visibility timeout at least six times the function timeout.
-VISIBILITY_TIMEOUT_FACTOR = 6
-MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 3600
+# Lambda's longest function timeout: the visibility timeout used when the function's timeout is a token.
+_MAX_FUNCTION_TIMEOUT_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,9 @@ def define_timers(scope: Construct, engine: DurableEngine, function_timeout: cdk
         "TimerQueue",
         visibility_timeout=_visibility_timeout(function_timeout),
         enforce_ssl=True,
-        dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVE_COUNT, queue=engine.dead_letter_queue),
+        dead_letter_queue=sqs.DeadLetterQueue(
+            max_receive_count=contract.TIMER_QUEUE_MAX_RECEIVE_COUNT, queue=engine.dead_letter_queue
+        ),
         **queue_encryption(engine.encryption_key),
     )
     group = scheduler.ScheduleGroup(scope, "ScheduleGroup", removal_policy=cdk.RemovalPolicy.DESTROY)
@@ -66,7 +67,13 @@ def define_timers(scope: Construct, engine: DurableEngine, function_timeout: cdk
 
 
 def _visibility_timeout(function_timeout: cdk.Duration) -> cdk.Duration:
+    """The function's timeout plus a margin: a message whose invocation died comes back within minutes.
+
+    Lambda requires at least the function's timeout. Its general advice of six times the timeout protects
+    messages waiting for a throttled function from their receive limit; the timer queue's receive limit is high
+    instead (contract.TIMER_QUEUE_MAX_RECEIVE_COUNT), so recovery after a crash stays short.
+    """
     seconds = function_timeout.to_seconds()
     if cdk.Token.is_unresolved(seconds):
-        return cdk.Duration.seconds(MAX_VISIBILITY_TIMEOUT_SECONDS)
-    return cdk.Duration.seconds(min(VISIBILITY_TIMEOUT_FACTOR * seconds, MAX_VISIBILITY_TIMEOUT_SECONDS))
+        seconds = _MAX_FUNCTION_TIMEOUT_SECONDS
+    return cdk.Duration.seconds(seconds + contract.TIMER_QUEUE_VISIBILITY_MARGIN_SECONDS)

@@ -86,6 +86,12 @@ DEFAULT_RETENTION_DAYS = 14
 INLINE_PAYLOAD_LIMIT_BYTES = 256 * 1024
 # SQS delay queues deliver at most 15 minutes later; longer timers use EventBridge Scheduler.
 SQS_MAX_DELAY_SECONDS = 900
+# A function's timer queue: a message its event source took stays invisible for the function's timeout plus this
+# margin (the least Lambda accepts is the timeout), so one whose invocation died before it could hold the message
+# (see engine.timers.HELD_MESSAGE_SECONDS) comes back within minutes. A message received this often without
+# success goes to the engine's dead-letter queue: enough for two hours of throttling at the default timeout.
+TIMER_QUEUE_VISIBILITY_MARGIN_SECONDS = 60
+TIMER_QUEUE_MAX_RECEIVE_COUNT = 20
 # endregion
 
 METRIC_NAMESPACE = "DurableKit"

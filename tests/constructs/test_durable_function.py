@@ -261,12 +261,17 @@ def test_alias_consumes_its_own_timer_queue_reporting_partial_failures(synth: Sy
 def test_timer_queue_is_encrypted_dead_letters_and_outlasts_the_function_timeout(synth: Synthesized) -> None:
     orders, refunds = synth.objects["orders"], synth.objects["refunds"]
 
+    dead_letters = _arn(synth, orders.engine.dead_letter_queue)
     assert _props(synth, orders.timers.queue) == {
-        "RedrivePolicy": {"deadLetterTargetArn": _arn(synth, orders.engine.dead_letter_queue), "maxReceiveCount": 5},
+        "RedrivePolicy": {
+            "deadLetterTargetArn": dead_letters,
+            "maxReceiveCount": contract.TIMER_QUEUE_MAX_RECEIVE_COUNT,
+        },
         "SqsManagedSseEnabled": True,
-        "VisibilityTimeout": 6 * 300,
+        # A message whose invocation died comes back a minute after the function's timeout at the latest.
+        "VisibilityTimeout": 300 + 60,
     }
-    assert _props(synth, refunds.timers.queue)["VisibilityTimeout"] == 6 * 900
+    assert _props(synth, refunds.timers.queue)["VisibilityTimeout"] == 900 + 60
 
 
 def test_scheduler_role_can_only_send_to_its_functions_timer_queue(synth: Synthesized) -> None:

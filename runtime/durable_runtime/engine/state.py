@@ -30,10 +30,10 @@ DEFAULT_START_LINGER_SECONDS = 0.25
 _live_states: weakref.WeakSet[InvocationState] = weakref.WeakSet()
 
 
-def abandon_thread(thread_ident: int) -> None:
-    """Stop every invocation started on a thread from writing (its process died, in a simulated crash)."""
+def abandon_thread(thread_ident: int | None = None) -> None:
+    """Stop every invocation started on a thread (or every one) from writing: its process died, in a simulation."""
     for state in list(_live_states):
-        if state.owner_thread == thread_ident:
+        if thread_ident is None or state.owner_thread == thread_ident:
             state.abandon()
 
 

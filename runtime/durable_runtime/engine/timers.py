@@ -27,8 +27,8 @@ log = logging.getLogger("durable_runtime")
 # Scheduler fires within about a minute of the set time: aim early, and let the queue finish to the second.
 _SCHEDULE_LEAD_SECONDS = 60
 # Timer messages being handled stay invisible this long at a time, renewed while the invocation lives: if it dies,
-# they are delivered again about this soon (rather than after the queue's visibility timeout, six times the
-# function's timeout, which protects messages waiting for a throttled function).
+# they are delivered again about this soon rather than after the queue's visibility timeout (the function's timeout
+# plus a margin, see contract.TIMER_QUEUE_VISIBILITY_MARGIN_SECONDS).
 HELD_MESSAGE_SECONDS = 90
 _HOLD_RENEW_SECONDS = 30
 _SQS_BATCH = 10

@@ -58,16 +58,16 @@ def _old_item(error: Exception) -> dict[str, Any]:
     return dict((getattr(error, "response", None) or {}).get("Item", {}))
 
 
-def _already_written(old: dict[str, Any], record: OperationRecord, new_events: list[JournalEvent]) -> bool:
-    """True when the item already holds exactly this write (an earlier attempt of the same request landed)."""
+def _already_written(old: dict[str, Any], fields: dict[str, Any], new_events: list[JournalEvent]) -> bool:
+    """True when the item already holds exactly this write (an earlier attempt of the same request landed).
+
+    Every field is compared, not only status and attempt: two invocations can make writes that differ only in
+    what they carry (a callback's secret hash), and the one whose write did not land must know it.
+    """
     recorded = [item["S"] for item in old.get("ev", {}).get("L", [])]
     mine = [event.encode() for event in new_events]
-    return (
-        old.get("st", {}).get("S") == record.status.value
-        and old.get("att", {}).get("N") == str(record.attempt)
-        and len(recorded) >= len(mine)
-        and recorded[len(recorded) - len(mine) :] == mine
-    )
+    same_fields = all(old.get(name) == value for name, value in fields.items() if name != c.TTL_ATTRIBUTE)
+    return same_fields and len(recorded) >= len(mine) and recorded[len(recorded) - len(mine) :] == mine
 
 
 def _is_conflict(error: Exception) -> bool:
@@ -338,7 +338,7 @@ class DynamoDBJournalStore(JournalStore):
                 self._update_operation(item_key, fields, new_events, expected)
         except Exception as error:
             if _is_conflict(error):
-                if _already_written(_old_item(error), record, new_events):
+                if _already_written(_old_item(error), fields, new_events):
                     return
                 raise JournalConflictError(
                     f"operation {record.operation_id} ({record.name or record.operation_type.value}) was changed "

@@ -51,6 +51,11 @@ class FaultPlan:
     calls: list[tuple[str, str]] = field(default_factory=list)
     # Every fault injected so far, described ("crash after dynamodb.PutItem"): a test can check its fault struck.
     fired: list[str] = field(default_factory=list)
+    # Called on a simulated crash, from the crashing thread, before it unwinds: the runner stops every write of
+    # the invocation at once, as the death of its process would, even from its other threads (batch branches).
+    crash_listeners: list[Callable[[], None]] = field(default_factory=list)
+    # Invocations (numbered from 0 across every source, in the order they start) delivered twice at once.
+    duplicated: set[int] = field(default_factory=set)
 
     def crash_before(
         self, service: str, operation: str, *, skip: int = 0, times: int = 1, where: Where | None = None
@@ -71,6 +76,11 @@ class FaultPlan:
     ) -> FaultPlan:
         """Make the (skip+1)-th call of `operation` raise InjectedFault (an exception, not a process death)."""
         self._rules.append(_Rule(service, operation, "before", skip, times, kills_process=False, where=where))
+        return self
+
+    def duplicate_delivery(self, number: int) -> FaultPlan:
+        """Deliver the `number`-th invocation (from 0) twice at the same moment, with the same event and id."""
+        self.duplicated.add(number)
         return self
 
     def throttle(self, operation: str, times: int = 1) -> FaultPlan:
@@ -131,6 +141,8 @@ class FaultPlan:
                 self.fired.append(f"{kind} {when} {service}.{operation}")
                 if not rule.kills_process:
                     raise InjectedFault(f"injected failure of {service}.{operation}")
+                for listener in self.crash_listeners:
+                    listener()
                 raise ProcessExit(f"injected crash {when} {service}.{operation}")
 
     def throttle_response(self, request: Any) -> Any:

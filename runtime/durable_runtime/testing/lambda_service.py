@@ -82,6 +82,8 @@ class LocalLambda:
         # Asynchronous invokes that failed after Lambda's retries, and every invocation that failed at all.
         self.failures: list[tuple[Delivery, BaseException]] = []
         self.errors: list[tuple[Any, BaseException]] = []
+        # Invocations counted from 0 across every source (see FaultPlan.duplicate_delivery).
+        self.invocations = 0
         self._queue: list[Delivery] = []
         self._order = itertools.count()
         self._lock = threading.Lock()
@@ -215,25 +217,39 @@ class LocalLambda:
     def invoke_on_worker(self, function: str, version: str, event: Any, request_id: str) -> tuple[bool, Any]:
         """Run one invocation to its end on a thread of its own; return (failed, response or error).
 
-        Each invocation runs on its own thread, as a Lambda process would: a simulated crash stops it there.
+        Each invocation runs on its own thread, as a Lambda process would: a simulated crash stops it there. An
+        invocation the fault plan duplicates is delivered twice at once, with the same event and request id, as
+        an at-least-once queue may do; the first copy's outcome is returned.
         """
-        handler = self.functions[function].versions[version]
+        with self._lock:
+            number = self.invocations
+            self.invocations += 1
+        copies = 2 if number in self.faults.duplicated else 1
         context = self.context_for(function, version, request_id)
-        outcome: list[tuple[bool, Any]] = []
+        outcomes: list[list[tuple[bool, Any]]] = [[] for _ in range(copies)]
+        workers = [
+            threading.Thread(
+                target=self._invoke,
+                args=(self.functions[function].versions[version], event, context, outcomes[copy]),
+                name=f"lambda-{function}-{request_id[:8]}-{copy}",
+            )
+            for copy in range(copies)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        for failed, value in (outcome[0] for outcome in outcomes):
+            if failed:
+                self.errors.append((event, value))
+        return outcomes[0][0]
 
-        def invoke() -> None:
-            from ..engine.state import abandon_thread
+    @staticmethod
+    def _invoke(handler: Callable[[Any, Any], Any], event: Any, context: Any, outcome: list[tuple[bool, Any]]) -> None:
+        from ..engine.state import abandon_thread
 
-            try:
-                outcome.append((False, handler(event, context)))
-            except BaseException as error:  # noqa: BLE001 - a crash of the invocation, reported like Lambda
-                abandon_thread(threading.get_ident())
-                outcome.append((True, error))
-
-        worker = threading.Thread(target=invoke, name=f"lambda-{function}-{request_id[:8]}")
-        worker.start()
-        worker.join()
-        failed, value = outcome[0]
-        if failed:
-            self.errors.append((event, value))
-        return failed, value
+        try:
+            outcome.append((False, handler(event, context)))
+        except BaseException as error:  # noqa: BLE001 - a crash of the invocation, reported like Lambda
+            abandon_thread(threading.get_ident())
+            outcome.append((True, error))

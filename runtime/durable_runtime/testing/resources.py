@@ -12,10 +12,6 @@ BUCKET = "durable-payloads"
 QUEUE = "durable-timers"
 DEAD_LETTER_QUEUE = "durable-dead-letters"
 SCHEDULE_GROUP = "durable-timers"
-# The constructs' timer queue: a message that fails this often goes to the dead-letter queue, and one being
-# handled stays invisible for six times the function's timeout (Lambda's guidance for SQS event sources).
-MAX_RECEIVE_COUNT = 5
-VISIBILITY_TIMEOUT_FACTOR = 6
 
 
 def create_journal_table(client: Any, name: str) -> None:
@@ -63,11 +59,11 @@ def create_resources(
     dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    redrive = {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+    redrive = {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": str(c.TIMER_QUEUE_MAX_RECEIVE_COUNT)}
     queue_url = sqs.create_queue(
         QueueName=QUEUE,
         Attributes={
-            "VisibilityTimeout": str(VISIBILITY_TIMEOUT_FACTOR * function_timeout),
+            "VisibilityTimeout": str(function_timeout + c.TIMER_QUEUE_VISIBILITY_MARGIN_SECONDS),
             "RedrivePolicy": json.dumps(redrive),
         },
     )["QueueUrl"]

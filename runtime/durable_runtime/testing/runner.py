@@ -15,6 +15,7 @@ from .. import contract as c
 from ..client import DurableClient
 from ..engine.ids import ExecutionArn
 from ..engine.services import EngineServices, EngineSettings, override_services
+from ..engine.state import abandon_thread
 from ..engine.timers import AwsTimerService
 from ..exceptions import ErrorObject, NonDeterministicExecutionError, SerDesError
 from ..execution import InvocationStatus
@@ -85,6 +86,8 @@ class DurableFunctionTestRunner:
             )
         )
         self.local_lambda = LocalLambda(self.clock, region, account_id, invocation_timeout, self.faults)
+        # Invocations run one at a time here: a simulated crash is the death of the one running.
+        self.faults.crash_listeners.append(abandon_thread)
         self.services = self._services(self._clients, account_id, settings, execution_timeout)
         self._stack.enter_context(override_services(self.services))
         self.client = DurableClient(self.services)
@@ -310,11 +313,19 @@ class DurableFunctionTestRunner:
         """
         deadline = time.monotonic() + timeout
         while True:
-            for arn, callback_name, parent_name, callback_id in reversed(self._issued):
-                if arn == execution_arn and (name is None or name in (callback_name, parent_name)):
-                    return callback_id
+            issued = self.issued_callback_ids(execution_arn, name)
+            if issued:
+                return issued[-1]
             if time.monotonic() > deadline or not self.pump_once(advance_time=False):
                 raise TimeoutError(f"execution {execution_arn} issued no callback named {name!r}")
+
+    def issued_callback_ids(self, execution_arn: str, name: str | None = None) -> list[str]:
+        """Every callback id the execution issued so far (oldest first), optionally those named `name`."""
+        return [
+            callback_id
+            for arn, callback_name, parent_name, callback_id in self._issued
+            if arn == execution_arn and (name is None or name in (callback_name, parent_name))
+        ]
 
     def send_callback_success(self, callback_id: str, result: bytes | str | None = None) -> None:
         """Complete a callback through the callback endpoint's handler, as an HTTP client would."""

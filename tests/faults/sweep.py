@@ -1,0 +1,176 @@
+"""The fault sweep: run a workflow cleanly, then once per fault, and compare.
+
+A fault is one of: the process dies just before, or just after, the i-th AWS call of the clean run (boto3's
+calls and the local Lambda's Invoke/GetFunction); that call fails once with an error; or the d-th invocation is
+delivered twice at the same moment. The caller (the test, starting the execution and answering callbacks) is a
+process too: when it dies or its call fails, it retries only if its call did not land, as a caller that got an
+error would; whatever landed must then be carried through by the engine alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from durable_runtime.callbacks.ids import decode
+from durable_runtime.engine.ids import ExecutionArn
+from durable_runtime.journal.records import OperationStatus
+from durable_runtime.testing import DurableFunctionTestRunner, FaultPlan, InjectedFault, ProcessExit
+from durable_runtime.testing.runner import CallbackRequestError
+
+from .probe import PROBE
+from .workflows import Workflow, input_text
+
+# After any single fault an execution finishes at most this much (virtual time) later than it does without one: the
+# function timeout (the local runner's is 5 minutes, as DurableFunction's) plus two minutes.
+RECOVERY_BOUND_SECONDS = 300 + 2 * 60
+EXECUTION_NAME = "sweep"
+KINDS = ("crash-before", "crash-after", "fail", "duplicate")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One fault: `kind` at call (or delivery) number `index` of the clean run."""
+
+    kind: str
+    index: int
+    service: str = ""
+    operation: str = ""
+    skip: int = 0
+
+    def describe(self) -> str:
+        """A readable name for reports."""
+        if self.kind == "duplicate":
+            return f"duplicate delivery #{self.index}"
+        return f"{self.kind} call #{self.index} ({self.service}.{self.operation}, skip {self.skip})"
+
+    def arm(self, runner: DurableFunctionTestRunner) -> None:
+        """Install the fault in the runner."""
+        plan = runner.faults
+        if self.kind == "duplicate":
+            plan.duplicate_delivery(self.index)
+        elif self.kind == "crash-before":
+            plan.crash_before(self.service, self.operation, skip=self.skip)
+        elif self.kind == "crash-after":
+            plan.crash_after(self.service, self.operation, skip=self.skip)
+        else:
+            plan.fail_before(self.service, self.operation, skip=self.skip)
+
+
+@dataclass
+class Outcome:
+    """How a run ended, and what it cost."""
+
+    status: str
+    result: Any
+    operations: list[tuple[str, str, str]]
+    elapsed: float
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    deliveries: int = 0
+    probe: list[str] = field(default_factory=list)
+    fired: list[str] = field(default_factory=list)
+
+
+def run(workflow: Workflow, fault: Fault | None = None) -> Outcome:
+    """Run the workflow once, with `fault` armed (or none), to its end."""
+    PROBE.reset()
+    workflow.reset()
+    with DurableFunctionTestRunner(
+        function_name=workflow.main, execution_timeout=workflow.execution_timeout, faults=FaultPlan()
+    ) as runner:
+        for name, handler in workflow.functions.items():
+            runner.register_durable_function(name, handler)
+        for name, handler in workflow.plain_functions.items():
+            runner.register_function(name, handler)
+        if fault is not None:
+            fault.arm(runner)
+        arn = str(ExecutionArn.for_new_execution(runner.local_lambda.arn(workflow.main), "1", EXECUTION_NAME))
+        _as_caller(
+            lambda: runner.run_async(input_text(workflow), function_name=workflow.main, execution_name=EXECUTION_NAME),
+            landed=lambda: _execution_exists(runner, arn),
+        )
+        workflow.drive(lambda name, payload: _answer(runner, arn, name, payload))
+        result = runner.wait_for_result(arn, timeout=120)
+        return Outcome(
+            status=result.status.value,
+            result=json.loads(result.result) if result.result else None,
+            operations=_operations(runner, arn),
+            elapsed=_elapsed(runner, arn),
+            calls=list(runner.faults.calls),
+            deliveries=runner.local_lambda.invocations,
+            probe=PROBE.violations(),
+            fired=list(runner.faults.fired),
+        )
+
+
+def faults_of(clean: Outcome, kind: str) -> list[Fault]:
+    """Every fault of `kind` the clean run allows: one per call, or one per delivery."""
+    if kind == "duplicate":
+        return [Fault(kind, index) for index in range(clean.deliveries)]
+    faults = []
+    for index, (service, operation) in enumerate(clean.calls):
+        skip = clean.calls[:index].count((service, operation))
+        faults.append(Fault(kind, index, service, operation, skip))
+    return faults
+
+
+def violations(clean: Outcome, faulted: Outcome) -> list[str]:
+    """How the faulted run differs from the clean one where it must not."""
+    found = [f"probe: {problem}" for problem in faulted.probe]
+    if (faulted.status, faulted.result) != (clean.status, clean.result):
+        found.append(f"ended {faulted.status} {str(faulted.result)[:200]}, clean run {clean.status}")
+    if faulted.operations != clean.operations:
+        different = sorted(set(faulted.operations) ^ set(clean.operations))[:6]
+        found.append(f"operations differ: {different}")
+    if faulted.elapsed > clean.elapsed + RECOVERY_BOUND_SECONDS:
+        found.append(f"took {faulted.elapsed:.0f}s, clean run {clean.elapsed:.0f}s")
+    return found
+
+
+def _as_caller(call: Callable[[], Any], landed: Callable[[], bool]) -> Any:
+    """Make a call as an external caller: if its process dies or the call fails, retry unless it landed."""
+    for _ in range(3):
+        try:
+            return call()
+        except (ProcessExit, InjectedFault):
+            if landed():
+                return None
+    raise AssertionError("the caller's call failed three times")
+
+
+def _answer(runner: DurableFunctionTestRunner, arn: str, name: str, payload: bytes) -> None:
+    while not runner.issued_callback_ids(arn, name):
+        if _closed(runner, arn) or not runner.pump_once():
+            raise AssertionError(f"execution closed or stuck before issuing callback {name!r}")
+    callback_id = runner.issued_callback_ids(arn, name)[-1]
+    capability = decode(callback_id)
+
+    def landed() -> bool:
+        record = runner._observer.services.store.get_operation(capability.journal_key, capability.operation_id)
+        return record is not None and record.status != OperationStatus.STARTED
+
+    try:
+        _as_caller(lambda: runner.send_callback_success(callback_id, payload), landed)
+    except CallbackRequestError as refused:
+        raise AssertionError(f"the callback endpoint refused a valid completion: {refused}") from refused
+
+
+def _execution_exists(runner: DurableFunctionTestRunner, arn: str) -> bool:
+    return runner._observer.services.store.get_execution(ExecutionArn.parse(arn).journal_key) is not None
+
+
+def _closed(runner: DurableFunctionTestRunner, arn: str) -> bool:
+    record = runner._observer.services.store.get_execution(ExecutionArn.parse(arn).journal_key)
+    return record is not None and record.status.value != "RUNNING"
+
+
+def _operations(runner: DurableFunctionTestRunner, arn: str) -> list[tuple[str, str, str]]:
+    state = runner._observer.get_durable_execution_state(DurableExecutionArn=arn)
+    return sorted((op["Id"], op["Type"], op["Status"]) for op in state["Operations"])
+
+
+def _elapsed(runner: DurableFunctionTestRunner, arn: str) -> float:
+    execution = runner._observer.get_durable_execution(DurableExecutionArn=arn)
+    return float((execution["EndTimestamp"] - execution["StartTimestamp"]).total_seconds())

@@ -1,0 +1,78 @@
+"""Crash everywhere: every workflow ends as its clean run did, whatever single fault strikes, and soon.
+
+For each workflow, the clean run's AWS calls and deliveries are the boundaries. The default run samples them:
+each call gets one of the three call faults (crash before, crash after, fail once) in turn, every kind of call
+gets each fault at least once, and every other delivery is duplicated. `make test-faults`
+(DURABLE_FAULT_SWEEP=all) runs every fault at every boundary. With DURABLE_FAULT_REPORT set to a file, each test
+appends its figures (boundaries, runs, violations, worst recovery) as one JSON line.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+
+import pytest
+
+from .sweep import KINDS, Fault, Outcome, faults_of, run, violations
+from .workflows import WORKFLOWS, Workflow
+
+_EVERYTHING = os.environ.get("DURABLE_FAULT_SWEEP") == "all"
+_BY_NAME = {workflow.name: workflow for workflow in WORKFLOWS}
+
+
+@functools.cache
+def _clean(name: str) -> Outcome:
+    return run(_BY_NAME[name])
+
+
+def _sample(faults: list[Fault], kind: str) -> list[Fault]:
+    if _EVERYTHING:
+        return faults
+    if kind == "duplicate":
+        return faults[::2]
+    phase = KINDS.index(kind)
+    first_of_its_kind = {(fault.service, fault.operation): fault for fault in reversed(faults)}.values()
+    return sorted({*first_of_its_kind, *(fault for fault in faults if fault.index % 3 == phase)}, key=lambda f: f.index)
+
+
+def _report(
+    workflow: Workflow, kind: str, boundaries: int, runs: int, found: list[str], worst: float, idle: int
+) -> None:
+    path = os.environ.get("DURABLE_FAULT_REPORT")
+    if not path:
+        return
+    line = {
+        "workflow": workflow.name,
+        "kind": kind,
+        "boundaries": boundaries,
+        "runs": runs,
+        "violations": len(found),
+        "worst_extra_seconds": round(worst, 1),
+        "faults_not_reached": idle,
+    }
+    with open(path, "a", encoding="utf-8") as report:
+        report.write(json.dumps(line) + "\n")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("name", list(_BY_NAME))
+def test_every_single_fault_ends_as_the_clean_run(name: str, kind: str) -> None:
+    workflow, clean = _BY_NAME[name], _clean(name)
+    assert clean.status == "SUCCEEDED" and not clean.probe, (clean.status, clean.probe)
+    boundaries = faults_of(clean, kind)
+    found: list[str] = []
+    worst, idle = 0.0, 0
+    selected = _sample(boundaries, kind)
+    for fault in selected:
+        try:
+            outcome = run(workflow, fault)
+        except Exception as error:  # noqa: BLE001 - a run that cannot finish is the violation being looked for
+            found.append(f"{fault.describe()}: {type(error).__name__}: {error}")
+            continue
+        worst = max(worst, outcome.elapsed - clean.elapsed)
+        idle += kind != "duplicate" and not outcome.fired
+        found.extend(f"{fault.describe()}: {problem}" for problem in violations(clean, outcome))
+    _report(workflow, kind, len(boundaries), len(selected), found, worst, idle)
+    assert not found, "\n".join(found)

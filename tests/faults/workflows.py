@@ -1,0 +1,221 @@
+"""The workflows the fault sweep runs: the three examples and a handler for each operation kind.
+
+Each names the durable (and plain) functions to register, the input, and what the outside world does while the
+execution runs (answer callbacks); step bodies that matter run under the probe.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from durable_runtime.concurrency.models import BatchResult
+from durable_runtime.config import (
+    CallbackConfig,
+    CompletionConfig,
+    Duration,
+    MapConfig,
+    ParallelConfig,
+    StepConfig,
+    StepSemantics,
+    WaitForCallbackConfig,
+)
+from durable_runtime.execution import durable_execution
+from durable_runtime.retries import RetryDecision, RetryPresets
+from durable_runtime.serdes import JsonSerDes
+from durable_runtime.waits import WaitForConditionConfig, WaitForConditionDecision
+from examples import document_batch, fraud_review, order_workflow
+
+from .probe import PROBE
+
+# What the outside world does while an execution runs: `answer(name, payload)` completes the execution's callback
+# called `name` once it has been issued (waiting, and moving virtual time, until it is).
+Answer = Callable[[str, bytes], None]
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """One workflow of the sweep."""
+
+    name: str
+    functions: dict[str, Callable[[Any, Any], Any]]
+    input: dict[str, Any]
+    drive: Callable[[Answer], None] = lambda answer: None
+    plain_functions: dict[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
+    execution_timeout: int = 7 * 86_400
+    reset: Callable[[], None] = lambda: None
+
+    @property
+    def main(self) -> str:
+        """The function the execution starts on (the first listed)."""
+        return next(iter(self.functions))
+
+
+def _retry_once(error: Exception, attempt: int) -> RetryDecision:
+    return RetryDecision.retry(Duration.from_seconds(5)) if attempt < 3 else RetryDecision.no_retry()
+
+
+@durable_execution
+def at_least_once(event: dict, ctx) -> dict:
+    def flaky(step) -> str:
+        if step.attempt == 1:
+            raise RuntimeError("first attempt fails")
+        return f"ok on attempt {step.attempt}"
+
+    first = ctx.step(PROBE.step("flaky", flaky), name="flaky", config=StepConfig(retry_strategy=_retry_once))
+    ctx.wait(Duration.from_seconds(30), name="pause")
+    second = ctx.step(PROBE.step("second", lambda _: "second"), name="second")
+    return {"first": first, "second": second}
+
+
+@durable_execution
+def at_most_once(event: dict, ctx) -> dict:
+    once = StepConfig(step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY, retry_strategy=_retry_once)
+    transfer = ctx.step(PROBE.step("transfer", lambda _: "sent", at_most_once=True), name="transfer", config=once)
+    ctx.wait(Duration.from_seconds(10), name="settle")
+    receipt = ctx.step(PROBE.step("receipt", lambda _: "filed", at_most_once=True), name="receipt", config=once)
+    return {"transfer": transfer, "receipt": receipt}
+
+
+@durable_execution
+def callbacks(event: dict, ctx) -> dict:
+    approval = ctx.create_callback("approval", CallbackConfig(timeout=Duration.from_hours(2)))
+    # Sending the id is what hands it to the outside world (a retried send gets a newly issued, equally valid id).
+    ctx.step(PROBE.step("notify", lambda _: approval.callback_id), name="notify")
+    decision = approval.result()
+    config = WaitForCallbackConfig(timeout=Duration.from_hours(2), serdes=JsonSerDes())
+    signed = ctx.wait_for_callback(PROBE.submitter("submit"), name="signature", config=config)
+    return {"decision": decision, "signed": signed}
+
+
+@durable_execution
+def nested_map(event: dict, ctx) -> list:
+    def item(child, value: int, index: int, values: list) -> int:
+        return child.step(PROBE.step(f"item-{value}", lambda _: value * value), name="square")
+
+    def group(child, values: list, index: int, groups: list) -> int:
+        inner = child.map(values, item, name="items", config=MapConfig(max_concurrency=3))
+        return sum(inner.get_results())
+
+    groups = [list(range(start, start + 5)) for start in range(0, 20, 5)]
+    outer: BatchResult[int] = ctx.map(groups, group, name="groups", config=MapConfig(max_concurrency=2))
+    return outer.get_results()
+
+
+@durable_execution
+def invoke_child(event: dict, ctx) -> dict:
+    ctx.wait(Duration.from_seconds(20), name="child-pause")
+    return {"doubled": ctx.step(PROBE.step("double", lambda _: event["n"] * 2), name="double")}
+
+
+def plain_tax(event: Any, context: Any) -> dict:
+    return {"tax": event["amount"] // 10}
+
+
+@durable_execution
+def invoke_parent(event: dict, ctx) -> dict:
+    child = ctx.invoke("sweep-child", {"n": 21}, name="call-child")
+    tax = ctx.invoke("sweep-plain", {"amount": 250}, name="call-plain")
+    return {**child, **tax}
+
+
+BIG = 300 * 1024
+
+
+@durable_execution
+def large_payloads(event: dict, ctx) -> dict:
+    def big_failure(step) -> int:
+        if step.attempt == 1:
+            raise ValueError("e" * (40 * 1024))
+        return step.attempt
+
+    blob = ctx.step(PROBE.step("blob", lambda _: "b" * BIG), name="blob")
+    retried = StepConfig(retry_strategy=_retry_once)
+    attempts = ctx.step(PROBE.step("big-failure", big_failure), name="big-failure", config=retried)
+    callback = ctx.create_callback("large-answer", CallbackConfig(timeout=Duration.from_hours(1)))
+    ctx.step(PROBE.step("send-id", lambda _: callback.callback_id), name="send-id")
+    answer = callback.result()
+    ctx.wait(Duration.from_seconds(5), name="pause")
+    return {"blob": len(blob), "attempts": attempts, "answer": len(answer or "")}
+
+
+@durable_execution
+def wait_for_condition(event: dict, ctx) -> int:
+    def check(state: int, check_context) -> int:
+        return state + 1
+
+    def strategy(state: int, attempt: int) -> WaitForConditionDecision:
+        if state >= 3:
+            return WaitForConditionDecision.stop_polling()
+        return WaitForConditionDecision.continue_waiting(Duration.from_seconds(10))
+
+    return ctx.wait_for_condition(check, WaitForConditionConfig(wait_strategy=strategy, initial_state=0), name="poll")
+
+
+@durable_execution
+def parallel(event: dict, ctx) -> list:
+    def fast(child) -> str:
+        return child.step(PROBE.step("fast", lambda _: "fast"), name="fast")
+
+    def slow(child) -> str:
+        child.wait(Duration.from_seconds(60), name="slow-wait")
+        return child.step(PROBE.step("slow", lambda _: "slow"), name="slow")
+
+    def refuse(_) -> str:
+        raise RuntimeError("this branch always fails")
+
+    def failing(child) -> str:
+        no_retry = StepConfig(retry_strategy=RetryPresets.none())
+        return child.step(PROBE.step("failing", refuse), name="failing", config=no_retry)
+
+    config = ParallelConfig(completion_config=CompletionConfig(min_successful=2))
+    result = ctx.parallel([fast, slow, failing], name="race", config=config)
+    return sorted(result.get_results())
+
+
+def _answer_fraud_review(answer: Answer) -> None:
+    answer("fraud_review", b'{"decision": "approve"}')
+
+
+def _answer_callbacks(answer: Answer) -> None:
+    answer("approval", b"approved")
+    answer("signature", b'{"by": "ada"}')
+
+
+def _answer_large(answer: Answer) -> None:
+    answer("large-answer", b"a" * (200 * 1024))
+
+
+FRAUD_REVIEW = {"order_id": "o-7", "amount_cents": 990}
+ORDER = {"order_id": "order-sweep", "items": [{"sku": "mug", "quantity": 2, "unit_price_cents": 1250}]}
+DOCUMENTS = {
+    "documents": [{"id": f"d{index}", "text": "one two three " * index} for index in range(1, 7)] + [{"id": "bad"}]
+}
+
+WORKFLOWS = [
+    Workflow(
+        "order_workflow", {"order-workflow": order_workflow.handler}, ORDER, reset=order_workflow.payments.calls.clear
+    ),
+    Workflow("fraud_review", {"fraud-review": fraud_review.handler}, FRAUD_REVIEW, drive=_answer_fraud_review),
+    Workflow("document_batch", {"document-batch": document_batch.handler}, DOCUMENTS),
+    Workflow("at_least_once", {"sweep-steps": at_least_once}, {}),
+    Workflow("at_most_once", {"sweep-once": at_most_once}, {}),
+    Workflow("callbacks", {"sweep-callbacks": callbacks}, {}, drive=_answer_callbacks),
+    Workflow("nested_map", {"sweep-map": nested_map}, {}),
+    Workflow(
+        "invoke",
+        {"sweep-parent": invoke_parent, "sweep-child": invoke_child},
+        {},
+        plain_functions={"sweep-plain": plain_tax},
+    ),
+    Workflow("large_payloads", {"sweep-large": large_payloads}, {}, drive=_answer_large),
+    Workflow("wait_for_condition", {"sweep-poll": wait_for_condition}, {}),
+    Workflow("parallel", {"sweep-parallel": parallel}, {}),
+]
+
+
+def input_text(workflow: Workflow) -> str:
+    """The execution input as JSON text."""
+    return json.dumps(workflow.input)
