@@ -11,6 +11,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import cpu
 import fanout
 import journal_costs
+import liveness
 
 TARGETS = {
     "step_writes": ("== 1", lambda v: v == 1),
@@ -27,6 +28,7 @@ def main() -> int:
     results.update(cpu.step_and_replay_cpu())
     results["import_ms_beyond_boto3"] = cpu.import_ms_beyond_boto3()
     results.update(fanout.measure())
+    results.update(liveness.measure())
     results = {key: round(value, 3) for key, value in results.items()}
     checked = {**results, "wait_writes+wait_timer_calls": results["wait_writes"] + results["wait_timer_calls"]}
 

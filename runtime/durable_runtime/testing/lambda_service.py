@@ -7,6 +7,7 @@ import itertools
 import json
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,8 +83,9 @@ class LocalLambda:
         # Asynchronous invokes that failed after Lambda's retries, and every invocation that failed at all.
         self.failures: list[tuple[Delivery, BaseException]] = []
         self.errors: list[tuple[Any, BaseException]] = []
-        # Invocations counted from 0 across every source (see FaultPlan.duplicate_delivery).
+        # Invocations counted from 0 across every source (see FaultPlan.duplicate_delivery), and per function.
         self.invocations = 0
+        self.invocations_of: Counter[str] = Counter()
         self._queue: list[Delivery] = []
         self._order = itertools.count()
         self._lock = threading.Lock()
@@ -224,6 +226,7 @@ class LocalLambda:
         with self._lock:
             number = self.invocations
             self.invocations += 1
+            self.invocations_of[function] += 1
         copies = 2 if number in self.faults.duplicated else 1
         context = self.context_for(function, version, request_id)
         outcomes: list[list[tuple[bool, Any]]] = [[] for _ in range(copies)]
