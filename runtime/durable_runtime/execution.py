@@ -17,6 +17,9 @@ from .engine.services import EngineServices, current_services
 
 log = logging.getLogger("durable_runtime")
 
+# A direct start's watchdog fires this long after a dead invocation's lease would have lapsed.
+_WATCHDOG_MARGIN_SECONDS = 30
+
 __all__ = ["InvocationStatus", "durable_execution"]
 
 
@@ -88,6 +91,7 @@ def _start_directly(func: Callable[[Any, Any], Any], event: Any, lambda_context:
     from .engine.envelope import ResumeRequest
     from .engine.ids import ExecutionArn
     from .engine.invocation import run_invocation
+    from .engine.ownership import LEASE_SECONDS
     from .engine.starting import start_execution, validate_input
 
     function_arn, version = _identity(lambda_context)
@@ -95,10 +99,11 @@ def _start_directly(func: Callable[[Any, Any], Any], event: Any, lambda_context:
     payload = validate_input(json.dumps(event))
     arn = ExecutionArn.for_new_execution(function_arn, version, request_id)
     # This invocation runs the execution it creates; if it dies (and a synchronous caller never retries), only a
-    # timer set before the execution exists can resume it. It fires after this invocation's deadline, within the
-    # SQS delay limit (one message, never a schedule); if it finds the execution busy it looks again later.
+    # timer set before the execution exists can resume it. It fires once a dead holder's lease would have lapsed
+    # (or after this invocation's deadline, if sooner); if this invocation still works, the watchdog finds the
+    # lease renewed and looks again later, or finds nothing new to do.
     remaining = getattr(lambda_context, "get_remaining_time_in_millis", lambda: 900_000)() / 1000
-    delay = min(remaining + 5, SQS_MAX_DELAY_SECONDS)
+    delay = min(remaining + 5, LEASE_SECONDS + _WATCHDOG_MARGIN_SECONDS, SQS_MAX_DELAY_SECONDS)
     services.timers.schedule(ResumeRequest(arn, REASON_WATCHDOG), services.clock.now() + delay)
     start_execution(services, function_arn, version, request_id, payload, invoke=False)
     outcome = run_invocation(func, ResumeRequest(arn, REASON_START), request_id, lambda_context, services)

@@ -309,3 +309,29 @@ def test_r08_same_delivery_twice_at_once_runs_a_body_once_and_never_concurrently
     assert result.status == InvocationStatus.SUCCEEDED, result.error
     assert result.result == '"once"'
     assert (runs, peak) == (1, 1)
+
+
+def test_direct_start_whose_invocation_dies_is_resumed_by_its_watchdog() -> None:
+    """An ordinary event (API Gateway, a test) starts an execution in the invocation that then dies: no retry."""
+    runs: Counter[str] = Counter()
+
+    @durable_execution
+    def handler(event: dict, ctx) -> str:
+        return ctx.step(lambda _: runs.update(["greet"]) or f"hello {event['name']}", name="greet")
+
+    with DurableFunctionTestRunner(handler) as runner:
+        function = runner.local_lambda.functions["test-function"].versions["1"]
+        context = runner.local_lambda.context_for("test-function", "1", "api-request-1")
+        # Die right after creating the execution, before anything ran: a synchronous caller gets an error and
+        # Lambda does not retry.
+        runner.faults.crash_after("dynamodb", "PutItem", where=_creates_execution)
+        with pytest.raises(ProcessExit):
+            function({"name": "Ada"}, context)
+        arn = str(ExecutionArn.for_new_execution(runner.local_lambda.arn("test-function"), "1", "api-request-1"))
+        result = runner.wait_for_result(arn)
+        elapsed = _elapsed(runner, arn)
+
+    assert result.status == InvocationStatus.SUCCEEDED and result.result == '"hello Ada"'
+    assert runs["greet"] == 1
+    # The watchdog fires 90 s after the start: a dead invocation's lease (60 s) has lapsed by then.
+    assert elapsed <= 90 + 5
