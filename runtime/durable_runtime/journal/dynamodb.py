@@ -6,6 +6,18 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .. import contract as c
+from .dynamodb_items import (
+    error_attr,
+    events_attr,
+    events_value,
+    execution_from_item,
+    execution_item,
+    journal_key,
+    ms,
+    operation_fields,
+    operation_from_item,
+    text,
+)
 from .records import (
     ErrorObject,
     ExecutionRecord,
@@ -14,8 +26,6 @@ from .records import (
     JournalEvent,
     JournalSnapshot,
     OperationRecord,
-    OperationStatus,
-    OperationType,
 )
 from .store import ExecutionPage, ExpectedState, JournalConflictError, JournalStore
 
@@ -24,34 +34,6 @@ if TYPE_CHECKING:
 
 _INPUT_RECORD = "INPUT"
 _CONDITION_FAILED = "ConditionalCheckFailedException"
-
-
-def _ms(seconds: float | None) -> dict[str, str] | None:
-    return None if seconds is None else {"N": str(round(seconds * 1000))}
-
-
-def _seconds(attr: dict[str, str] | None) -> float | None:
-    return None if attr is None else int(attr["N"]) / 1000
-
-
-def _text(attr: dict[str, Any] | None) -> str | None:
-    return None if attr is None else attr["S"]
-
-
-def _error_attr(error: ErrorObject | None) -> dict[str, str] | None:
-    return None if error is None else {"S": json.dumps(error.to_dict(), separators=(",", ":"))}
-
-
-def _error_value(attr: dict[str, str] | None) -> ErrorObject | None:
-    return None if attr is None else ErrorObject.from_dict(json.loads(attr["S"]))
-
-
-def _events_value(attr: dict[str, Any] | None) -> tuple[JournalEvent, ...]:
-    return () if attr is None else tuple(JournalEvent.decode(item["S"]) for item in attr["L"])
-
-
-def _events_attr(events: list[JournalEvent]) -> dict[str, Any]:
-    return {"L": [{"S": event.encode()} for event in events]}
 
 
 def _old_item(error: Exception) -> dict[str, Any]:
@@ -102,15 +84,15 @@ class DynamoDBJournalStore(JournalStore):
             for item in page.get("Items", []):
                 sort_key = item[c.SORT_KEY]["S"]
                 if sort_key == c.RECORD_EXECUTION:
-                    execution = self._execution_from_item(item)
+                    execution = execution_from_item(item)
                 elif sort_key == _INPUT_RECORD:
-                    input_payload = _text(item.get("payload"))
+                    input_payload = text(item.get("payload"))
                 elif sort_key.startswith(c.RECORD_OPERATION_PREFIX):
-                    record = self._operation_from_item(item)
+                    record = operation_from_item(item)
                     operations[record.operation_id] = record
                 elif sort_key.startswith(c.RECORD_INVOCATION_PREFIX):
                     seq = int(sort_key[len(c.RECORD_INVOCATION_PREFIX) :])
-                    invocations[seq] = InvocationRecord(seq, _events_value(item.get("ev")))
+                    invocations[seq] = InvocationRecord(seq, events_value(item.get("ev")))
             if "LastEvaluatedKey" not in page:
                 break
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -123,7 +105,7 @@ class DynamoDBJournalStore(JournalStore):
             Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_EXECUTION}},
             ConsistentRead=True,
         ).get("Item")
-        return None if item is None else self._execution_from_item(item)
+        return None if item is None else execution_from_item(item)
 
     def get_input(self, key: str) -> str | None:
         """Read the execution's input alone."""
@@ -132,7 +114,7 @@ class DynamoDBJournalStore(JournalStore):
             Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": _INPUT_RECORD}},
             ConsistentRead=True,
         ).get("Item")
-        return None if item is None else _text(item.get("payload"))
+        return None if item is None else text(item.get("payload"))
 
     def get_operation(self, key: str, operation_id: str) -> OperationRecord | None:
         """Read one operation record, strongly consistent."""
@@ -141,7 +123,7 @@ class DynamoDBJournalStore(JournalStore):
             Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_OPERATION_PREFIX + operation_id}},
             ConsistentRead=True,
         ).get("Item")
-        return None if item is None else self._operation_from_item(item)
+        return None if item is None else operation_from_item(item)
 
     def last_invocation_seq(self, key: str) -> int:
         """One Query for the newest invocation record's key (sort keys hold zero-padded sequence numbers)."""
@@ -174,7 +156,7 @@ class DynamoDBJournalStore(JournalStore):
         if marker:
             request["ExclusiveStartKey"] = json.loads(marker)
         page = self._client.query(**request)
-        records = [self._execution_from_item(item) for item in page.get("Items", [])]
+        records = [execution_from_item(item) for item in page.get("Items", [])]
         last = page.get("LastEvaluatedKey")
         return ExecutionPage(records, json.dumps(last, sort_keys=True) if last else None)
 
@@ -189,7 +171,7 @@ class DynamoDBJournalStore(JournalStore):
         The input record is written first and only if absent or holding the same input, so two starts racing
         with different inputs can never leave an execution whose record and input disagree.
         """
-        key = {"S": _journal_key(record)}
+        key = {"S": journal_key(record)}
         input_item: dict[str, Any] = {
             c.PARTITION_KEY: key,
             c.SORT_KEY: {"S": _INPUT_RECORD},
@@ -198,7 +180,7 @@ class DynamoDBJournalStore(JournalStore):
         }
         if input_payload is not None:
             input_item["payload"] = {"S": input_payload}
-        item = self._execution_item(record)
+        item = execution_item(record)
         item[c.TTL_ATTRIBUTE] = {"N": str(expires_at)}
         if wake is not None:
             item[c.WAKE_ATTRIBUTE] = {"S": wake}
@@ -237,7 +219,7 @@ class DynamoDBJournalStore(JournalStore):
                     ":next": {"N": str(new_seq)},
                     ":seen": {"N": str(seen_seq)},
                     ":owner": {"S": owner},
-                    ":until": _ms(until),
+                    ":until": ms(until),
                     ":running": {"S": ExecutionStatus.RUNNING.value},
                 },
             )
@@ -258,7 +240,7 @@ class DynamoDBJournalStore(JournalStore):
                 UpdateExpression="SET lu = :until",
                 ConditionExpression="inv = :seq AND lo = :owner AND st = :running",
                 ExpressionAttributeValues={
-                    ":until": _ms(until),
+                    ":until": ms(until),
                     ":seq": {"N": str(seq)},
                     ":owner": {"S": owner},
                     ":running": {"S": ExecutionStatus.RUNNING.value},
@@ -281,7 +263,7 @@ class DynamoDBJournalStore(JournalStore):
         sets, removes = ["inv = :prev"], [c.WAKE_ATTRIBUTE]
         for attr, value in (
             ("lo", None if previous.lease_owner is None else {"S": previous.lease_owner}),
-            ("lu", _ms(previous.lease_until)),
+            ("lu", ms(previous.lease_until)),
         ):
             if value is None:
                 removes.append(attr)
@@ -316,7 +298,7 @@ class DynamoDBJournalStore(JournalStore):
 
         The write carries `wake` (an outbox entry) if given, and removes an earlier one otherwise.
         """
-        fields = self._operation_fields(record)
+        fields = operation_fields(record)
         fields[c.TTL_ATTRIBUTE] = {"N": str(expires_at)}
         fields[c.WAKE_ATTRIBUTE] = None if wake is None else {"S": wake}
         item_key = {c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_OPERATION_PREFIX + record.operation_id}}
@@ -325,7 +307,7 @@ class DynamoDBJournalStore(JournalStore):
                 item = {
                     **item_key,
                     **{k: v for k, v in fields.items() if v is not None},
-                    "ev": _events_attr(new_events),
+                    "ev": events_attr(new_events),
                 }
                 self._client.put_item(
                     TableName=self._table,
@@ -351,7 +333,7 @@ class DynamoDBJournalStore(JournalStore):
     ) -> None:
         names: dict[str, str] = {"#ev": "ev", "#st_old": "st", "#att_old": "att"}
         values: dict[str, Any] = {
-            ":new_events": _events_attr(new_events),
+            ":new_events": events_attr(new_events),
             ":st_old": {"S": expected.status},
             ":att_old": {"N": str(expected.attempt)},
         }
@@ -381,7 +363,7 @@ class DynamoDBJournalStore(JournalStore):
                 Item={
                     c.PARTITION_KEY: {"S": key},
                     c.SORT_KEY: {"S": f"{c.RECORD_INVOCATION_PREFIX}{seq:010d}"},
-                    "ev": _events_attr(events),
+                    "ev": events_attr(events),
                     c.TTL_ATTRIBUTE: {"N": str(expires_at)},
                 },
                 ConditionExpression="attribute_not_exists(#pk)",
@@ -412,9 +394,9 @@ class DynamoDBJournalStore(JournalStore):
         removes = ["lo", "lu"]
         values: dict[str, Any] = {
             ":st": {"S": status.value},
-            ":ended": _ms(ended_at),
+            ":ended": ms(ended_at),
             ":ttl": {"N": str(expires_at)},
-            ":events": _events_attr(events),
+            ":events": events_attr(events),
             ":running": {"S": ExecutionStatus.RUNNING.value},
         }
         for attr, value in (("res", result), ("res_ref", result_ref), ("err_ref", error_ref), ("#wake", wake)):
@@ -425,7 +407,7 @@ class DynamoDBJournalStore(JournalStore):
             removes.append("#wake")
         if error is not None:
             sets.append("err = :err")
-            values[":err"] = _error_attr(error)
+            values[":err"] = error_attr(error)
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -442,112 +424,3 @@ class DynamoDBJournalStore(JournalStore):
         return True
 
     # endregion
-
-    # region item mapping
-    @staticmethod
-    def _execution_item(record: ExecutionRecord) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            c.PARTITION_KEY: {"S": _journal_key(record)},
-            c.SORT_KEY: {"S": c.RECORD_EXECUTION},
-            "arn": {"S": record.arn},
-            c.LIST_INDEX_PARTITION_KEY: {"S": record.function_arn},
-            c.LIST_INDEX_SORT_KEY: _ms(record.started_at),
-            "ver": {"S": record.version},
-            "name": {"S": record.execution_name},
-            "st": {"S": record.status.value},
-            "timeout_at": _ms(record.timeout_at),
-            "ret": {"N": str(record.retention_days)},
-            "ih": {"S": record.input_hash},
-            "inv": {"N": str(record.invocation_seq)},
-            "ev": _events_attr(list(record.events)),
-        }
-        if record.parent_arn and record.parent_operation_id:
-            item["parent"] = {"S": record.parent_arn}
-            item["parent_op"] = {"S": record.parent_operation_id}
-        return item
-
-    @staticmethod
-    def _execution_from_item(item: dict[str, Any]) -> ExecutionRecord:
-        return ExecutionRecord(
-            arn=item["arn"]["S"],
-            function_arn=item[c.LIST_INDEX_PARTITION_KEY]["S"],
-            version=item["ver"]["S"],
-            execution_name=item["name"]["S"],
-            status=ExecutionStatus(item["st"]["S"]),
-            started_at=_seconds(item[c.LIST_INDEX_SORT_KEY]) or 0.0,
-            timeout_at=_seconds(item["timeout_at"]) or 0.0,
-            retention_days=int(item["ret"]["N"]),
-            input_hash=item["ih"]["S"],
-            invocation_seq=int(item["inv"]["N"]),
-            lease_owner=_text(item.get("lo")),
-            lease_until=_seconds(item.get("lu")),
-            ended_at=_seconds(item.get("ended")),
-            result=_text(item.get("res")),
-            result_ref=_text(item.get("res_ref")),
-            error=_error_value(item.get("err")),
-            error_ref=_text(item.get("err_ref")),
-            events=_events_value(item.get("ev")),
-            parent_arn=_text(item.get("parent")),
-            parent_operation_id=_text(item.get("parent_op")),
-        )
-
-    @staticmethod
-    def _operation_fields(record: OperationRecord) -> dict[str, Any]:
-        # Status and attempt stay top-level (conditions read them), the result too (it can be large); the rest
-        # travels as one compact JSON attribute, which keeps items and update expressions short.
-        described = {
-            "typ": record.operation_type.value,
-            "sub": record.sub_type,
-            "name": record.name,
-            "par": record.parent_id,
-            "err": record.error.to_dict() if record.error else None,
-            "eref": record.error_ref,
-            "nxt": record.next_attempt_at,
-            "wu": record.wait_until,
-            "rc": record.replay_children or None,
-            "sa": record.started_at,
-            "ea": record.ended_at,
-            "x": record.extra or None,
-        }
-        compact = {key: value for key, value in described.items() if value is not None}
-        return {
-            "st": {"S": record.status.value},
-            "att": {"N": str(record.attempt)},
-            "res": None if record.result is None else {"S": record.result},
-            "res_ref": None if record.result_ref is None else {"S": record.result_ref},
-            "d": {"S": json.dumps(compact, separators=(",", ":"))},
-        }
-
-    @staticmethod
-    def _operation_from_item(item: dict[str, Any]) -> OperationRecord:
-        described = json.loads(item["d"]["S"])
-        error = described.get("err")
-        return OperationRecord(
-            operation_id=item[c.SORT_KEY]["S"][len(c.RECORD_OPERATION_PREFIX) :],
-            operation_type=OperationType(described["typ"]),
-            sub_type=described.get("sub"),
-            name=described.get("name"),
-            parent_id=described.get("par"),
-            status=OperationStatus(item["st"]["S"]),
-            attempt=int(item["att"]["N"]),
-            result=_text(item.get("res")),
-            result_ref=_text(item.get("res_ref")),
-            error=ErrorObject.from_dict(error) if error else None,
-            error_ref=described.get("eref"),
-            next_attempt_at=described.get("nxt"),
-            wait_until=described.get("wu"),
-            replay_children=bool(described.get("rc", False)),
-            started_at=described.get("sa"),
-            ended_at=described.get("ea"),
-            extra=described.get("x") or {},
-            events=_events_value(item.get("ev")),
-        )
-
-    # endregion
-
-
-def _journal_key(record: ExecutionRecord) -> str:
-    """The journal key of an execution record (its ARN without the version)."""
-    from ..engine.ids import ExecutionArn
-
-    return ExecutionArn.parse(record.arn).journal_key
