@@ -97,17 +97,21 @@ def test_r12_operation_name_over_256_characters_fails_the_execution_at_the_call(
     assert invocations == 1
 
 
-def test_r13_child_contexts_nested_400_deep_fail_with_the_depth_limit() -> None:
+def _nested(depth: int):
     @durable_execution
     def handler(event: dict, ctx) -> str:
-        def nest(context, depth: int) -> str:
-            if depth == 0:
+        def nest(context, level: int) -> str:
+            if level == 0:
                 return context.step(lambda _: "bottom", name="bottom")
-            return context.run_in_child_context(lambda child: nest(child, depth - 1), name=f"level-{depth}")
+            return context.run_in_child_context(lambda child: nest(child, level - 1), name=f"level-{level}")
 
-        return nest(ctx, 400)
+        return nest(ctx, depth)
 
-    with DurableFunctionTestRunner(handler) as runner:
+    return handler
+
+
+def test_r13_child_contexts_nested_400_deep_fail_with_the_depth_limit() -> None:
+    with DurableFunctionTestRunner(_nested(400)) as runner:
         result = runner.run(input="{}")
         invocations = _invocations(runner, result.execution_arn)
 
@@ -117,16 +121,7 @@ def test_r13_child_contexts_nested_400_deep_fail_with_the_depth_limit() -> None:
 
 
 def test_r13_child_contexts_nested_within_the_limit_work() -> None:
-    @durable_execution
-    def handler(event: dict, ctx) -> str:
-        def nest(context, depth: int) -> str:
-            if depth == 0:
-                return context.step(lambda _: "bottom", name="bottom")
-            return context.run_in_child_context(lambda child: nest(child, depth - 1), name=f"level-{depth}")
-
-        return nest(ctx, 100)
-
-    with DurableFunctionTestRunner(handler) as runner:
+    with DurableFunctionTestRunner(_nested(100)) as runner:
         result = runner.run(input="{}")
 
     assert result.status == InvocationStatus.SUCCEEDED and json.loads(result.result or "") == "bottom"
