@@ -7,6 +7,8 @@ import pathlib
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+# The repository root, for the examples the liveness figures run.
+sys.path.insert(1, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import cpu
 import fanout

@@ -63,10 +63,9 @@ class PendingWrites:
             return self._merged(operation_id, events)
 
     def record_of(self, operation_id: str) -> OperationRecord | None:
-        """The operation's held record, if any."""
-        with self._lock:
-            held = self._held.get(operation_id)
-            return held.record if held else None
+        """The operation's held record, if any (one dict look-up, atomic without the lock: it is on every replay)."""
+        held = self._held.get(operation_id)
+        return held.record if held else None
 
     def drain(self) -> list[HeldWrite]:
         """Every held write, in the order they were held; nothing stays held."""

@@ -7,7 +7,7 @@ import threading
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..exceptions import DurableExecutionsError, SuspendExecution
 from ..journal.payloads import full_error
@@ -17,7 +17,7 @@ from .ownership import Ownership
 from .pending import HeldWrite, PendingWrites
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from ..exceptions import ErrorObject
     from ..journal.records import ExecutionRecord, JournalSnapshot
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 # A start record that would only say "in progress" is held back this long (real time): a step that finishes
 # sooner records its start and its end in one write. Longer work shows as started.
 DEFAULT_START_LINGER_SECONDS = 0.25
+
+T = TypeVar("T")
 
 _live_states: weakref.WeakSet[InvocationState] = weakref.WeakSet()
 
@@ -121,8 +123,10 @@ class InvocationState:
 
     def claim(self) -> None:
         """Take the execution's lease (once) before running code with side effects."""
-        with self._lock, self._writing():
-            self.ownership.claim(on_lost=self.abandon)
+        if self.ownership.claimed:
+            return
+        with self._lock:
+            self._write(lambda: self.ownership.claim(on_lost=self.abandon))
 
     def check_deadline(self) -> None:
         """Suspend, to continue at once in a fresh invocation, when Lambda's time limit is close."""
@@ -151,18 +155,22 @@ class InvocationState:
             self.abandon()
             raise InfrastructureFailure(error) from error
 
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
+    def _write(self, write: Callable[[], T]) -> T:
+        """Make a journal write; a lost race or an outage unwinds the handler (a plain call: it is on every step)."""
         if not self.writes_enabled:
             raise InvocationAbandoned("this invocation lost its execution and may not write")
         try:
-            with self.infrastructure():
-                yield
+            return write()
         except LostExecution as lost:
             # Another invocation recorded this operation first: it carries on; this one must stop, and user
             # code must not be able to catch that.
             self.abandon()
             raise InvocationAbandoned(str(lost)) from lost
+        except (InvocationAbandoned, InfrastructureFailure, DurableExecutionsError):
+            raise
+        except Exception as error:
+            self.abandon()
+            raise InfrastructureFailure(error) from error
 
     # endregion
 
@@ -238,8 +246,8 @@ class InvocationState:
     # region writes
     def record(self, record: OperationRecord, events: list[JournalEvent]) -> OperationRecord:
         """Write an operation's new state and events now, merged with its held-back write if any."""
-        with self._lock, self._writing():
-            return self.journal.write(record, self.pending.take(record.operation_id, events))
+        with self._lock:
+            return self._write(lambda: self.journal.write(record, self.pending.take(record.operation_id, events)))
 
     def record_start(self, record: OperationRecord, events: list[JournalEvent], *, durable: bool) -> None:
         """Record that an operation started: at once when `durable`, otherwise held back briefly."""
@@ -257,12 +265,16 @@ class InvocationState:
 
         Returns True when the closing events were written (there was a held-back record to carry them).
         """
-        with self._lock, self._writing():
+        with self._lock:
             held = self.pending.drain()
-            for index, entry in enumerate(held):
-                extra = closing_events if closing_events and index == len(held) - 1 else []
-                self.journal.write(entry.record, entry.events + list(extra or []))
-            return bool(closing_events) and bool(held)
+
+            def write_all() -> bool:
+                for index, entry in enumerate(held):
+                    extra = closing_events if closing_events and index == len(held) - 1 else []
+                    self.journal.write(entry.record, entry.events + list(extra or []))
+                return bool(closing_events) and bool(held)
+
+            return self._write(write_all)
 
     def _write_early(self, held: HeldWrite) -> None:
         # The linger timer's write of a start: its failure is not the invocation's (see PendingWrites). Only a

@@ -65,14 +65,22 @@ def shrink_events(
     """
     shrunk = []
     for index, event in enumerate(events):
-        details = dict(event.details)
+        details = event.details
         for field in _PAYLOAD_FIELDS:
-            payload = details.get(field, {}).get("Payload") if isinstance(details.get(field), dict) else None
+            value = details.get(field)
+            payload = value.get("Payload") if isinstance(value, dict) else None
+            if payload is None:
+                continue
             text = _compact(payload) if isinstance(payload, dict) else payload
-            if isinstance(text, str) and len(text.encode()) > EVENT_INLINE_LIMIT_BYTES:
+            # Characters never outnumber bytes: only a long text needs encoding to know its size.
+            if (
+                isinstance(text, str)
+                and len(text) > EVENT_INLINE_LIMIT_BYTES // 4
+                and len(text.encode()) > (EVENT_INLINE_LIMIT_BYTES)
+            ):
                 ref = (known or {}).get(text) or store.put(journal_key, f"{name}-{index}-{field.lower()}", text)
-                details[field] = {"PayloadRef": ref}
-        shrunk.append(event if details == event.details else dataclasses.replace(event, details=details))
+                details = {**details, field: {"PayloadRef": ref}}
+        shrunk.append(event if details is event.details else dataclasses.replace(event, details=details))
     return shrunk
 
 
