@@ -75,7 +75,14 @@ class OutboxRelay(Construct):
             timeout=TIMEOUT,
             description="Durable Kit: sends each wake recorded in the journal to its execution's pinned version",
         )
-        role.add_to_policy(iam.PolicyStatement(actions=list(_perms.JOURNAL_STREAM_READ), resources=[stream_arn]))
+        streams = f"{journal.table_arn}/stream/*"
+        role.add_to_policy(iam.PolicyStatement(actions=list(_perms.JOURNAL_STREAM_READ), resources=[streams]))
+        _nag.acknowledge_wildcard_resources(
+            role,
+            [streams],
+            "The journal's streams (<table ARN>/stream/*, the resource AWS's example policy for a Lambda reading a "
+            "DynamoDB stream uses): a stream's label changes whenever the stream is re-enabled.",
+        )
         if encryption_key is not None:
             # The stream is encrypted with the journal's key.
             role.add_to_policy(
@@ -111,8 +118,8 @@ class OutboxRelay(Construct):
         return self.function.metric("IteratorAge", **props)
 
     def _mapping(self, stream_arn: str, dead_letter_queue: sqs.IQueue) -> lambda_.EventSourceMapping:
-        # Not DynamoEventSource: its grant adds dynamodb:ListStreams on "*", which a mapping naming its stream
-        # does not need. The pattern is the contract's, verbatim: only records carrying a wake invoke the relay.
+        # Not DynamoEventSource: its grant puts dynamodb:ListStreams on "*"; the role grants it on this table's
+        # streams only. The pattern is the contract's, verbatim: only records carrying a wake invoke the relay.
         mapping = lambda_.EventSourceMapping(
             self,
             "JournalStream",

@@ -25,9 +25,14 @@ JOURNAL_CALLBACK_COMPLETE = ("dynamodb:UpdateItem",)
 # A callback completion is an UpdateItem of one operation record, so the handler's UpdateItem is limited to the
 # attributes an operation record has (`only_attributes`).
 OPERATION_RECORD_ATTRIBUTES = contract.OPERATION_RECORD_ATTRIBUTES
-# The outbox relay reads the journal's stream; the mapping names its stream, so Lambda never needs ListStreams (an
-# action that only takes Resource "*").
-JOURNAL_STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+# The outbox relay's event source reads the journal's stream: the four actions AWS documents for a Lambda reading a
+# DynamoDB stream, on that table's streams only (`<table ARN>/stream/*`, as in AWS's own example policy).
+JOURNAL_STREAM_READ = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+)
 # endregion
 
 # region payloads (S3): results too large for a journal item, under one key prefix

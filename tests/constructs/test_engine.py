@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
 LAYER_ARN = "arn:aws:lambda:eu-west-1:123456789012:layer:durable-runtime:1"
-# What a Lambda event source mapping needs to read a stream it names (no ListStreams, which takes only "*").
-_STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+# What a Lambda event source mapping needs to read a stream (AWS's documented four actions).
+_STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams")
 
 
 def _build(app: cdk.App) -> tuple[cdk.Stack, dict[str, Any]]:
@@ -478,8 +478,8 @@ def test_outbox_relay_touches_no_journal_item_and_no_payload(synth: Synthesized,
 
     assert {a for a in actions if a.startswith("dynamodb:")} == set(_STREAM_READ)
     assert not {a for a in actions if a.startswith("s3:") or a.endswith("Item")}
-    stream = {"Fn::GetAtt": [synth.logical_id(durable.journal), "StreamArn"]}
-    assert [s["Resource"] for s in statements if s["Action"] == list(_STREAM_READ)] == [stream]
+    streams = {"Fn::Join": ["", [{"Fn::GetAtt": [synth.logical_id(durable.journal), "Arn"]}, "/stream/*"]]}
+    assert [s["Resource"] for s in statements if s["Action"] == list(_STREAM_READ)] == [streams]
     services = {action.split(":")[0] for action in actions}
     assert services == ({"logs", "dynamodb", "sqs", "lambda"} | ({"kms"} if engine == "custom" else set()))
 
