@@ -240,10 +240,10 @@ def _run_to_rest(runner: DurableFunctionTestRunner) -> None:
 
 def _match(runner: DurableFunctionTestRunner, arn: str, action: _Action, claimed: set[str], now: float) -> None:
     """Give `action` the latest issued callback matching its name, unless a completing action claimed it."""
-    try:
-        callback_id = runner.wait_for_callback(arn, name=action.callback_name, timeout=1)
-    except TimeoutError:
+    issued = runner.issued_callback_ids(arn, action.callback_name)
+    if not issued:
         return
+    callback_id = issued[-1]
     if callback_id in claimed:
         return
     action.callback_id, action.due = callback_id, now + action.delay

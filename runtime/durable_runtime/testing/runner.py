@@ -307,16 +307,21 @@ class DurableFunctionTestRunner:
         self._issued.append((execution_arn, callback_name, parent_name, callback_id))
 
     def wait_for_callback(self, execution_arn: str, name: str | None = None, timeout: int = 60) -> str:
-        """Run the execution (without moving virtual time) until it has issued a callback; return its id.
+        """Run the execution until it has issued a callback; return its id.
 
-        `name` matches the callback's name, or the name of the wait_for_callback it belongs to.
+        Virtual time moves on only while nothing else can run, so a retry, a wait or a crash's recovery before the
+        callback is created does not make this fail. `name` matches the callback's name, or the name of the
+        wait_for_callback it belongs to.
         """
         deadline = time.monotonic() + timeout
+        key = ExecutionArn.parse(execution_arn).journal_key
         while True:
             issued = self.issued_callback_ids(execution_arn, name)
             if issued:
                 return issued[-1]
-            if time.monotonic() > deadline or not self.pump_once(advance_time=False):
+            record = self._observer.services.store.get_execution(key)
+            closed = record is not None and record.status.value != "RUNNING"
+            if closed or time.monotonic() > deadline or not self.pump_once():
                 raise TimeoutError(f"execution {execution_arn} issued no callback named {name!r}")
 
     def issued_callback_ids(self, execution_arn: str, name: str | None = None) -> list[str]:
