@@ -23,7 +23,7 @@ def test_wait_for_callback_moves_virtual_time_through_waits_and_retries_before_t
 
     @durable_execution
     def handler(event: dict, ctx) -> str:
-        ctx.wait(Duration.from_minutes(5), name="cool-off")
+        ctx.wait(Duration.from_minutes(2), name="cool-off")
         ctx.step(flaky, name="prepare", config=StepConfig(retry_strategy=retry_once))
         return ctx.create_callback("answer").result()
 
