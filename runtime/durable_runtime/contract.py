@@ -20,10 +20,17 @@ ENV_CALLBACK_BASE_URL = "DURABLE_CALLBACK_BASE_URL"
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
 TTL_ATTRIBUTE = "ttl"
-# Sparse index over execution records only: list executions of one function by start time.
+# Sparse index over execution records only: list executions of one function by start time. Its partition key is
+# `<unqualified function ARN><LIST_INDEX_SHARD_SEPARATOR><shard>`, the shard (0 to LIST_INDEX_SHARDS - 1) derived
+# from the execution's name, so one function's starts and closes spread over several index partitions. The index
+# projects only what a listing shows: lease and journal writes to an execution record change nothing it holds, so
+# they cost no index write.
 LIST_INDEX_NAME = "by-function"
 LIST_INDEX_PARTITION_KEY = "fn"
 LIST_INDEX_SORT_KEY = "started"
+LIST_INDEX_SHARDS = 8
+LIST_INDEX_SHARD_SEPARATOR = "#"
+LIST_INDEX_PROJECTED_ATTRIBUTES = ("arn", "name", "ver", "st", "ended")
 
 RECORD_EXECUTION = "EXEC"
 RECORD_OPERATION_PREFIX = "OP#"
