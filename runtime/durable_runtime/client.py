@@ -11,7 +11,7 @@ from .engine.ids import ExecutionArn, FunctionArn
 from .engine.services import EngineServices, current_services
 from .engine.starting import DurableExecutionAlreadyStartedException, start_execution
 from .exceptions import ErrorObject, ValidationError
-from .journal.records import ExecutionRecord, ExecutionStatus, OperationRecord
+from .journal.records import ExecutionRecord, ExecutionStatus, ExecutionSummary, OperationRecord
 
 __all__ = ["DurableClient", "DurableExecutionAlreadyStartedException", "ResourceNotFoundException"]
 
@@ -241,7 +241,7 @@ def _page(items: list[dict[str, Any]], key: str, max_items: int | None, marker: 
 
 
 def _matches(
-    record: ExecutionRecord,
+    record: ExecutionSummary,
     qualifier: str | None,
     name: str | None,
     statuses: list[str] | None,
@@ -259,7 +259,7 @@ def _matches(
     )
 
 
-def _summary(record: ExecutionRecord) -> dict[str, Any]:
+def _summary(record: ExecutionSummary) -> dict[str, Any]:
     return _without_none(
         {
             "DurableExecutionArn": record.arn,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from .. import contract as c
@@ -18,6 +17,7 @@ from .dynamodb_items import (
     operation_from_item,
     text,
 )
+from .listing import merged_page
 from .records import (
     ErrorObject,
     ExecutionRecord,
@@ -143,22 +143,24 @@ class DynamoDBJournalStore(JournalStore):
     def list_executions(
         self, function_arn: str, *, limit: int, marker: str | None, newest_first: bool
     ) -> ExecutionPage:
-        """Page through the sparse by-function index."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": c.LIST_INDEX_NAME,
-            "KeyConditionExpression": "#fn = :fn",
-            "ExpressionAttributeNames": {"#fn": c.LIST_INDEX_PARTITION_KEY},
-            "ExpressionAttributeValues": {":fn": {"S": function_arn}},
-            "ScanIndexForward": not newest_first,
-            "Limit": limit,
-        }
-        if marker:
-            request["ExclusiveStartKey"] = json.loads(marker)
-        page = self._client.query(**request)
-        records = [execution_from_item(item) for item in page.get("Items", [])]
-        last = page.get("LastEvaluatedKey")
-        return ExecutionPage(records, json.dumps(last, sort_keys=True) if last else None)
+        """Page through the sparse by-function index, one Query per shard, merged in start order."""
+
+        def query_shard(shard: str, start: dict[str, Any] | None, count: int) -> tuple[list[dict[str, Any]], bool]:
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": c.LIST_INDEX_NAME,
+                "KeyConditionExpression": "#fn = :fn",
+                "ExpressionAttributeNames": {"#fn": c.LIST_INDEX_PARTITION_KEY},
+                "ExpressionAttributeValues": {":fn": {"S": shard}},
+                "ScanIndexForward": not newest_first,
+                "Limit": count,
+            }
+            if start:
+                request["ExclusiveStartKey"] = start
+            page = self._client.query(**request)
+            return page.get("Items", []), "LastEvaluatedKey" in page
+
+        return merged_page(query_shard, function_arn, limit=limit, marker=marker, newest_first=newest_first)
 
     # endregion
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -10,6 +11,7 @@ from .records import (
     ErrorObject,
     ExecutionRecord,
     ExecutionStatus,
+    ExecutionSummary,
     JournalEvent,
     OperationRecord,
     OperationStatus,
@@ -45,12 +47,43 @@ def events_attr(events: list[JournalEvent]) -> dict[str, Any]:
     return {"L": [{"S": event.encode()} for event in events]}
 
 
+def listing_key(function_arn: str, execution_name: str) -> str:
+    """The listing index's partition key of an execution: its function's ARN and a shard from its name."""
+    shard = (
+        int.from_bytes(hashlib.blake2b(execution_name.encode(), digest_size=2).digest(), "big") % c.LIST_INDEX_SHARDS
+    )
+    return f"{function_arn}{c.LIST_INDEX_SHARD_SEPARATOR}{shard}"
+
+
+def listing_keys(function_arn: str) -> list[str]:
+    """Every listing-index partition key of a function's executions."""
+    return [f"{function_arn}{c.LIST_INDEX_SHARD_SEPARATOR}{shard}" for shard in range(c.LIST_INDEX_SHARDS)]
+
+
+def function_of(listing_partition: str) -> str:
+    """The function ARN a listing-index partition key names."""
+    return listing_partition.rsplit(c.LIST_INDEX_SHARD_SEPARATOR, 1)[0]
+
+
+def summary_from_item(item: dict[str, Any]) -> ExecutionSummary:
+    """An execution as the listing index projects it (contract.LIST_INDEX_PROJECTED_ATTRIBUTES and the keys)."""
+    return ExecutionSummary(
+        arn=item["arn"]["S"],
+        execution_name=item["name"]["S"],
+        function_arn=function_of(item[c.LIST_INDEX_PARTITION_KEY]["S"]),
+        version=item["ver"]["S"],
+        status=ExecutionStatus(item["st"]["S"]),
+        started_at=seconds(item[c.LIST_INDEX_SORT_KEY]) or 0.0,
+        ended_at=seconds(item.get("ended")),
+    )
+
+
 def execution_item(record: ExecutionRecord) -> dict[str, Any]:
     item: dict[str, Any] = {
         c.PARTITION_KEY: {"S": journal_key(record)},
         c.SORT_KEY: {"S": c.RECORD_EXECUTION},
         "arn": {"S": record.arn},
-        c.LIST_INDEX_PARTITION_KEY: {"S": record.function_arn},
+        c.LIST_INDEX_PARTITION_KEY: {"S": listing_key(record.function_arn, record.execution_name)},
         c.LIST_INDEX_SORT_KEY: ms(record.started_at),
         "ver": {"S": record.version},
         "name": {"S": record.execution_name},
@@ -70,7 +103,7 @@ def execution_item(record: ExecutionRecord) -> dict[str, Any]:
 def execution_from_item(item: dict[str, Any]) -> ExecutionRecord:
     return ExecutionRecord(
         arn=item["arn"]["S"],
-        function_arn=item[c.LIST_INDEX_PARTITION_KEY]["S"],
+        function_arn=function_of(item[c.LIST_INDEX_PARTITION_KEY]["S"]),
         version=item["ver"]["S"],
         execution_name=item["name"]["S"],
         status=ExecutionStatus(item["st"]["S"]),

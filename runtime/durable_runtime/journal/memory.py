@@ -5,7 +5,14 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from .records import ExecutionRecord, ExecutionStatus, InvocationRecord, JournalSnapshot, OperationRecord
+from .records import (
+    ExecutionRecord,
+    ExecutionStatus,
+    ExecutionSummary,
+    InvocationRecord,
+    JournalSnapshot,
+    OperationRecord,
+)
 from .store import ExecutionPage, ExpectedState, JournalConflictError, JournalStore
 
 if TYPE_CHECKING:
@@ -181,6 +188,9 @@ class InMemoryJournalStore(JournalStore):
                 reverse=newest_first,
             )
         start = int(marker or 0)
-        page = matching[start : start + limit]
+        page = [
+            ExecutionSummary(r.arn, r.execution_name, r.function_arn, r.version, r.status, r.started_at, r.ended_at)
+            for r in matching[start : start + limit]
+        ]
         more = start + limit < len(matching)
         return ExecutionPage(page, str(start + limit) if more else None)

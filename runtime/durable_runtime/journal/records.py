@@ -171,6 +171,19 @@ class ExecutionRecord:
 
 
 @dataclass(frozen=True)
+class ExecutionSummary:
+    """What a listing shows of an execution (what the listing index holds)."""
+
+    arn: str
+    execution_name: str
+    function_arn: str
+    version: str
+    status: ExecutionStatus
+    started_at: float
+    ended_at: float | None = None
+
+
+@dataclass(frozen=True)
 class InvocationRecord:
     """Written once when an invocation ends: its sequence number and the events only it observed."""
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
         ErrorObject,
         ExecutionRecord,
         ExecutionStatus,
+        ExecutionSummary,
         JournalEvent,
         JournalSnapshot,
         OperationRecord,
@@ -36,9 +37,9 @@ class ExpectedState:
 
 @dataclass(frozen=True)
 class ExecutionPage:
-    """One page of execution records from the listing index."""
+    """One page of a function's executions from the listing index, in start order."""
 
-    executions: list[ExecutionRecord]
+    executions: list[ExecutionSummary]
     next_marker: str | None
 
 

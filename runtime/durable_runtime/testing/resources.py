@@ -36,7 +36,10 @@ def create_journal_table(client: Any, name: str) -> None:
                     {"AttributeName": c.LIST_INDEX_PARTITION_KEY, "KeyType": "HASH"},
                     {"AttributeName": c.LIST_INDEX_SORT_KEY, "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    "NonKeyAttributes": list(c.LIST_INDEX_PROJECTED_ATTRIBUTES),
+                },
             }
         ],
         StreamSpecification={"StreamEnabled": True, "StreamViewType": c.JOURNAL_STREAM_VIEW_TYPE},
