@@ -10,6 +10,7 @@ from typing import Any
 
 from durable_runtime.config import Duration
 from durable_runtime.engine.envelope import ResumeRequest
+from durable_runtime.engine.functions import FunctionDescription
 from durable_runtime.engine.ids import ExecutionArn
 from durable_runtime.engine.invocation import run_invocation
 from durable_runtime.engine.services import EngineServices, EngineSettings
@@ -29,9 +30,9 @@ class _NoLambda:
     def invoke_async(self, qualified_function_arn: str, event: dict[str, Any]) -> None:
         """Not used."""
 
-    def resolve(self, function: str) -> tuple[str, str]:
+    def describe(self, function: str) -> FunctionDescription:
         """Not used."""
-        return FUNCTION, "1"
+        return FunctionDescription(FUNCTION, "1")
 
 
 def _services(clock: VirtualClock) -> EngineServices:
@@ -65,10 +66,10 @@ def step_and_replay_cpu(steps: int = 1000, replayed: int = 3000) -> dict[str, fl
     """CPU per step on a first run, and CPU to replay `replayed` recorded operations."""
     clock = VirtualClock()
     services = _services(clock)
-    record, _ = start_execution(services, FUNCTION, "1", "cpu-steps", "{}")
+    record, _ = start_execution(services, FunctionDescription(FUNCTION, "1"), "cpu-steps", "{}")
     step_seconds = _invoke(services, _steps_then_wait(steps), ExecutionArn.parse(record.arn), "first")
 
-    record, _ = start_execution(services, FUNCTION, "1", "cpu-replay", "{}")
+    record, _ = start_execution(services, FunctionDescription(FUNCTION, "1"), "cpu-replay", "{}")
     arn = ExecutionArn.parse(record.arn)
     _invoke(services, _steps_then_wait(replayed), arn, "record")
     clock.advance(10)

@@ -13,11 +13,13 @@ from durable_runtime import contract
 JOURNAL_RUN = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
 # DurableClient.start_execution: create the execution record (idempotent by name) and read it back.
 JOURNAL_START = ("dynamodb:GetItem", "dynamodb:PutItem")
-# DurableClient reads: get_durable_execution(_state/_history).
+# DurableClient reads: get_durable_execution(_state/_history); `context.invoke` reads its child's execution record.
 JOURNAL_READ = ("dynamodb:GetItem", "dynamodb:Query")
 # DurableClient.list_durable_executions_by_function: a Query on the listing index.
 JOURNAL_LIST = ("dynamodb:Query",)
-# The callback handler finds a callback's operation record and reads its execution (and the journal, to place the
+# DurableClient.stop_durable_execution: read the execution record, then close it with one conditional update.
+JOURNAL_STOP = ("dynamodb:GetItem", "dynamodb:UpdateItem")
+# The callback handler (and DurableClient's send_durable_execution_callback_*) finds a callback's operation record and reads its execution (and the journal, to place the
 # completion's history event after the last invocation).
 JOURNAL_CALLBACK = ("dynamodb:GetItem", "dynamodb:Query")
 # ... and completes it with one conditional update of that record; it never creates an item, so no PutItem.
@@ -47,6 +49,7 @@ def payload_keys_of(function_name: str) -> str:
 PAYLOAD_READ_WRITE = ("s3:GetObject", "s3:PutObject")
 PAYLOAD_READ = ("s3:GetObject",)
 # The callback handler stores the event copy of a large callback result; readers are the function and its clients.
+# DurableClient writes the same when it completes a callback, and a large error when it stops an execution.
 PAYLOAD_WRITE = ("s3:PutObject",)
 # endregion
 
@@ -59,9 +62,20 @@ SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 
 # region Lambda and API Gateway
 INVOKE = ("lambda:InvokeFunction",)
-# start_execution resolves a name or alias to the version the execution pins.
+# Starting, listing and `context.invoke` describe a function first: the version a name or alias points to, and (for
+# a durable target) its engine's table and bucket and its execution limits, from its environment.
 RESOLVE_VERSION = ("lambda:GetFunction",)
 SEND_CALLBACK = ("execute-api:Invoke",)
+# A function in a VPC: what AWS's AWSLambdaVPCAccessExecutionRole allows (without its log wildcards), so Lambda can
+# manage the function's network interfaces. Describe actions have no resource-level permissions.
+VPC_NETWORK_INTERFACES = (
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:UnassignPrivateIpAddresses",
+)
 # endregion
 
 # Using data encrypted with a customer managed key (journal, payloads, queues): no wildcard actions.

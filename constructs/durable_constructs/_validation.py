@@ -16,6 +16,12 @@ if TYPE_CHECKING:
 MIN_MEMORY_MB = 128
 MAX_MEMORY_MB = 10_240
 MAX_RETENTION_DAYS = 90
+# One invocation must hold a cold start (the runtime layer and boto3 clients: 1 to 3 s), the journal read and the
+# lease write, some work, and the write that suspends before Lambda's limit (the runtime keeps a margin for it, a
+# part of short timeouts). Below 10 s little or nothing is left for the handler, and an execution loops without
+# progress; the default, 5 minutes, is what the kit is tested with.
+MIN_FUNCTION_TIMEOUT_SECONDS = 10
+MAX_FUNCTION_TIMEOUT_SECONDS = 900
 # The runtime layer uses Python 3.11 syntax and standard library (datetime.UTC, ExceptionGroup).
 MIN_PYTHON = (3, 11)
 _DAY = 86_400
@@ -41,6 +47,21 @@ def execution_timeout_seconds(timeout: cdk.Duration) -> int | float:
             f"(1 to {contract.MAX_EXECUTION_TIMEOUT_SECONDS} seconds)"
         )
     return int(seconds)
+
+
+def function_timeout(timeout: cdk.Duration) -> cdk.Duration:
+    """The function (invocation) timeout, checked against 10 seconds .. 15 minutes."""
+    seconds = timeout.to_seconds(integral=False)
+    if _unresolved(seconds):
+        return timeout
+    if not MIN_FUNCTION_TIMEOUT_SECONDS <= seconds <= MAX_FUNCTION_TIMEOUT_SECONDS:
+        raise DurableValidationError(
+            f"timeout is {timeout.to_human_string()} ({seconds:g} s): a durable function's invocations need "
+            f"{MIN_FUNCTION_TIMEOUT_SECONDS} seconds to {MAX_FUNCTION_TIMEOUT_SECONDS // 60} minutes "
+            f"(use e.g. timeout=Duration.seconds({MIN_FUNCTION_TIMEOUT_SECONDS}) or more, or leave the default of 5 "
+            "minutes; the timeout bounds one invocation, and the runtime suspends and resumes long executions)"
+        )
+    return timeout
 
 
 def retention_days(retention: cdk.Duration) -> int | float:
@@ -69,6 +90,23 @@ def python_runtime(runtime: lambda_.Runtime) -> lambda_.Runtime:
             f"runtime is {runtime.name}: the Durable Kit runtime needs {_python_name(MIN_PYTHON)} or later"
         )
     return runtime
+
+
+def log_levels(
+    logging_format: lambda_.LoggingFormat | None,
+    application_log_level: lambda_.ApplicationLogLevel | None,
+    system_log_level: lambda_.SystemLogLevel | None,
+) -> None:
+    """Log levels filter JSON logs only: Lambda refuses them with the text format."""
+    if (application_log_level or system_log_level) and logging_format != lambda_.LoggingFormat.JSON:
+        raise DurableValidationError(
+            f"logging_format is {_enum_name(logging_format) or 'not set (text)'} with a log level set: Lambda filters "
+            "log levels only in JSON logs; add logging_format=LoggingFormat.JSON"
+        )
+
+
+def _enum_name(value: object) -> str | None:
+    return None if value is None else str(getattr(value, "name", value))
 
 
 def _python_name(version: tuple[int, int]) -> str:
@@ -102,3 +140,38 @@ def user_environment(environment: Mapping[str, str] | None) -> dict[str, str]:
             "remove them (configure the engine, execution_timeout or retention instead)"
         )
     return extra
+
+
+# region imported attributes
+def unqualified_function_arn(arn: str) -> str:
+    """A function ARN without a version or alias: journal keys and grants are built on it."""
+    parts = arn.split(":")
+    if not _unresolved(arn) and (len(parts) != 7 or parts[2] != "lambda" or parts[5] != "function"):
+        raise DurableValidationError(
+            f"function_arn is {arn!r}: give the unqualified function ARN, "
+            "arn:<partition>:lambda:<region>:<account>:function:<name> (no version or alias)"
+        )
+    return arn
+
+
+def table_arn(arn: str) -> str:
+    """A DynamoDB table ARN (the durable engine's journal)."""
+    if not _unresolved(arn) and not re.fullmatch(r"arn:[^:]+:dynamodb:[^:]*:[^:]*:table/[^/]+", arn):
+        raise DurableValidationError(
+            f"journal_table_arn is {arn!r}: give the engine's journal table ARN, "
+            "arn:<partition>:dynamodb:<region>:<account>:table/<name> (engine.journal.table_arn)"
+        )
+    return arn
+
+
+def bucket_arn(arn: str) -> str:
+    """An S3 bucket ARN (the durable engine's payload bucket)."""
+    if not _unresolved(arn) and not re.fullmatch(r"arn:[^:]+:s3:::[^/]+", arn):
+        raise DurableValidationError(
+            f"payload_bucket_arn is {arn!r}: give the engine's payload bucket ARN, arn:<partition>:s3:::<name> "
+            "(engine.payload_bucket.bucket_arn)"
+        )
+    return arn
+
+
+# endregion

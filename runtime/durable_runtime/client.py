@@ -58,13 +58,11 @@ class DurableClient:
         input raises DurableExecutionAlreadyStartedException.
         """
         services = self.services
-        function_arn, version = services.invoker.resolve(function)
+        described = services.invoker.describe(function)
         name = execution_name or str(uuid.uuid4())
         # The execution record carries its first invocation as an outbox entry (DESIGN §4 "Liveness"): once the
         # record exists the journal's stream starts it, even if this process dies the moment the call returns.
-        record, _ = start_execution(
-            services, function_arn, version, name, input, execution_timeout_seconds=execution_timeout
-        )
+        record, _ = start_execution(services, described, name, input, execution_timeout_seconds=execution_timeout)
         return {"DurableExecutionArn": record.arn, "StartTimestamp": _ts(record.started_at)}
 
     def stop_durable_execution(self, DurableExecutionArn: str, Error: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -204,8 +202,7 @@ class DurableClient:
         MaxItems: int = 50,
     ) -> dict[str, Any]:
         """A function's executions by start time (oldest first unless ReverseOrder), filtered as asked."""
-        function_arn, _ = self.services.invoker.resolve(FunctionName)
-        unqualified = FunctionArn.parse(function_arn).unqualified
+        unqualified = FunctionArn.parse(self.services.invoker.describe(FunctionName).function_arn).unqualified
         wanted: list[dict[str, Any]] = []
         marker = Marker
         while len(wanted) < MaxItems:

@@ -89,6 +89,7 @@ def _identity(lambda_context: Any) -> tuple[str, str]:
 def _start_directly(func: Callable[[Any, Any], Any], event: Any, lambda_context: Any, services: EngineServices) -> Any:
     """An ordinary event starts an execution named after the request, so Lambda's retries don't start twice."""
     from .engine.envelope import ResumeRequest
+    from .engine.functions import FunctionDescription
     from .engine.ids import ExecutionArn
     from .engine.invocation import run_invocation
     from .engine.ownership import LEASE_SECONDS
@@ -105,7 +106,8 @@ def _start_directly(func: Callable[[Any, Any], Any], event: Any, lambda_context:
     remaining = getattr(lambda_context, "get_remaining_time_in_millis", lambda: 900_000)() / 1000
     delay = min(remaining + 5, LEASE_SECONDS + _WATCHDOG_MARGIN_SECONDS, SQS_MAX_DELAY_SECONDS)
     services.timers.schedule(ResumeRequest(arn, REASON_WATCHDOG), services.clock.now() + delay)
-    start_execution(services, function_arn, version, request_id, payload, invoke=False)
+    # The function's own configuration (services.settings) bounds what it starts for itself.
+    start_execution(services, FunctionDescription(function_arn, version), request_id, payload, invoke=False)
     outcome = run_invocation(func, ResumeRequest(arn, REASON_START), request_id, lambda_context, services)
     if outcome.status == InvocationStatus.SUCCEEDED.value and outcome.result is not None:
         return json.loads(outcome.result)

@@ -104,3 +104,15 @@ def test_unknown_execution_is_resource_not_found() -> None:
             runner.client.get_durable_execution(DurableExecutionArn=missing)
         with pytest.raises(ResourceNotFoundException):
             runner.client.get_durable_execution_history(DurableExecutionArn=missing)
+
+
+def test_the_functions_configuration_bounds_an_executions_timeout() -> None:
+    with DurableFunctionTestRunner() as runner:
+        runner.register_durable_function("bounded", _greeter, execution_timeout=600)
+        with pytest.raises(ValidationError, match=r"use 1 to 600 seconds"):
+            runner.client.start_execution("bounded", '{"name": "Ada"}', "too-long", execution_timeout=86_400)
+        arn = runner.client.start_execution("bounded", '{"name": "Ada"}', "default")["DurableExecutionArn"]
+        started = runner.get_execution_history(arn)["Events"][0]
+
+    # Unless a start asks for less, an execution gets the function's own timeout.
+    assert started["ExecutionStartedDetails"]["ExecutionTimeout"] == 600

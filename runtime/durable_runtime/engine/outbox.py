@@ -18,7 +18,7 @@ from ..exceptions import ValidationError
 from .envelope import parse_envelope
 
 if TYPE_CHECKING:
-    from .timers import LambdaInvoker
+    from .functions import LambdaInvoker
 
 log = logging.getLogger("durable_runtime.outbox")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Iterator
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
     from ..journal.payloads import PayloadStore
     from ..journal.store import JournalStore
     from .clock import Clock
-    from .timers import LambdaInvoker, TimerService
+    from .functions import FunctionDescription, LambdaInvoker
+    from .timers import TimerService
 
 
 @dataclass(frozen=True)
@@ -66,15 +68,40 @@ class EngineServices:
     clock: Clock
     settings: EngineSettings
 
+    def for_function(self, function: FunctionDescription) -> EngineServices:
+        """The services for another durable function's executions: its engine's journal and payloads, its limits.
+
+        A function on another engine (another table) keeps its executions there; its configuration bounds how
+        long they may run and how long they are kept, whoever starts them.
+        """
+        env = function.environment
+        if not function.is_durable:
+            return self
+        store = self.store.for_table(env[c.ENV_JOURNAL_TABLE])
+        bucket = env.get(c.ENV_PAYLOAD_BUCKET)
+        payloads = self.payloads.for_bucket(bucket) if bucket and self.payloads is not None else self.payloads
+        limits = EngineSettings.from_environment(dict(env))
+        settings = dataclasses.replace(
+            self.settings,
+            execution_timeout_seconds=limits.execution_timeout_seconds,
+            retention_days=limits.retention_days,
+        )
+        return dataclasses.replace(self, store=store, payloads=payloads, settings=settings)
+
 
 _lock = threading.Lock()
 _process_services: EngineServices | None = None
 _override: EngineServices | None = None
+# A local runner with functions on several engines gives each invocation's thread its function's services.
+_thread = threading.local()
 
 
 def current_services() -> EngineServices:
     """The services for this process: an override installed by the local runner, else built from the environment."""
     global _process_services
+    for_thread: EngineServices | None = getattr(_thread, "services", None)
+    if for_thread is not None:
+        return for_thread
     if _override is not None:
         return _override
     with _lock:
@@ -99,10 +126,21 @@ def current_invoker() -> LambdaInvoker:
         if _process_invoker is None:
             import boto3
 
-            from .timers import AwsLambdaInvoker
+            from .functions import AwsLambdaInvoker
 
             _process_invoker = AwsLambdaInvoker(boto3.session.Session().client("lambda"))
         return _process_invoker
+
+
+@contextmanager
+def services_for_this_thread(services: EngineServices | None) -> Iterator[None]:
+    """Use `services` for invocations on this thread until the block ends (None: no change)."""
+    previous = getattr(_thread, "services", None)
+    _thread.services = services or previous
+    try:
+        yield
+    finally:
+        _thread.services = previous
 
 
 @contextmanager
@@ -123,7 +161,8 @@ def services_from_environment(session: Any = None) -> EngineServices:
     from ..journal.dynamodb import DynamoDBJournalStore
     from ..journal.payloads import S3PayloadStore
     from .clock import SystemClock
-    from .timers import AwsLambdaInvoker, AwsTimerService, NoTimerQueue
+    from .functions import AwsLambdaInvoker
+    from .timers import AwsTimerService, NoTimerQueue
 
     session = session or boto3.session.Session()
     table = _required(c.ENV_JOURNAL_TABLE)

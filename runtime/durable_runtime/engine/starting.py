@@ -16,6 +16,7 @@ from .ids import ExecutionArn
 MAX_INPUT_BYTES = INLINE_PAYLOAD_LIMIT_BYTES
 
 if TYPE_CHECKING:
+    from .functions import FunctionDescription
     from .services import EngineServices
 
 
@@ -49,8 +50,7 @@ def validate_input(input_payload: str | None) -> str | None:
 
 def start_execution(
     services: EngineServices,
-    function_arn: str,
-    version: str,
+    function: FunctionDescription,
     execution_name: str,
     input_payload: str | None,
     *,
@@ -60,24 +60,31 @@ def start_execution(
 ) -> tuple[ExecutionRecord, bool]:
     """Create the execution, or return the existing one with the same name and input.
 
-    With `invoke`, the execution record carries its first invocation as an outbox entry: the journal's stream
-    starts it once the record exists, so a caller that dies right after this call still started it. A direct
-    start (the invocation that creates the execution runs it) passes False. Returns the record and whether this
-    call created it.
+    The execution goes to the function's engine's journal, and the function's configuration bounds it: its
+    execution timeout is the default and the longest allowed, and its retention applies (a description with no
+    environment means the calling function itself). With `invoke`, the execution record carries its first
+    invocation as an outbox entry: the journal's stream starts it once the record exists, so a caller that dies
+    right after this call still started it. A direct start (the invocation that creates the execution runs it)
+    passes False. Returns the record and whether this call created it.
     """
     payload = validate_input(input_payload)
-    arn = ExecutionArn.for_new_execution(function_arn, version, execution_name)
+    arn = ExecutionArn.for_new_execution(function.function_arn, function.version, execution_name)
+    services = services.for_function(function)
     settings = services.settings
-    timeout = execution_timeout_seconds or settings.execution_timeout_seconds
-    if not 1 <= timeout <= 366 * 86_400:
-        raise ValidationError(f"execution timeout {timeout}s is out of range: use 1 second to 366 days")
+    longest = settings.execution_timeout_seconds
+    timeout = execution_timeout_seconds or longest
+    if not 1 <= timeout <= longest:
+        raise ValidationError(
+            f"execution timeout {timeout}s is out of range for {function.function_arn}: use 1 to {longest} seconds "
+            "(the function's execution_timeout, set on its DurableFunction, is the longest it accepts)"
+        )
     now = services.clock.now()
     input_hash = hashlib.blake2b((payload or "").encode(), digest_size=16).hexdigest()
     started = JournalEvent("ExecutionStarted", now, (0, 0), {"ExecutionTimeout": timeout})
     record = ExecutionRecord(
         arn=str(arn),
         function_arn=arn.function_arn,
-        version=version,
+        version=function.version,
         execution_name=execution_name,
         status=ExecutionStatus.RUNNING,
         started_at=now,

@@ -1,15 +1,13 @@
-"""Timers and Lambda invokes: small interfaces with AWS implementations."""
+"""Timers: a small interface with an AWS implementation (SQS delay messages and EventBridge Scheduler)."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import math
 import time
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..contract import SQS_MAX_DELAY_SECONDS
@@ -34,10 +32,6 @@ _HOLD_RENEW_SECONDS = 30
 _SQS_BATCH = 10
 
 
-class FunctionNotFound(ValidationError):  # noqa: N818 - read as "the function was not found"
-    """The function (or the version or alias) a caller named does not exist."""
-
-
 class TimerService(Protocol):
     """Delivers a resume envelope to the execution's function at (or just after) a due time."""
 
@@ -48,37 +42,6 @@ class TimerService(Protocol):
     def hold(self, receipt_handles: list[str]) -> AbstractContextManager[object]:
         """While the block runs, keep timer messages being handled from reappearing; after a crash, soon."""
         ...
-
-
-class LambdaInvoker(Protocol):
-    """Invokes a function version asynchronously."""
-
-    def invoke_async(self, qualified_function_arn: str, event: dict[str, Any]) -> None:
-        """Queue an asynchronous invoke of the exact version named."""
-        ...
-
-    def resolve(self, function: str) -> tuple[str, str]:
-        """The unqualified ARN and the version a function name or ARN (maybe alias-qualified) points to.
-
-        Raises FunctionNotFound when there is no such function, version or alias.
-        """
-        ...
-
-    def is_durable(self, function_arn: str) -> bool:
-        """True when the function runs the Durable Kit runtime (its invocations start executions)."""
-        ...
-
-    def invoke_sync(self, qualified_function_arn: str, payload: str, tenant_id: str | None) -> InvokeResponse:
-        """Invoke and wait for the response."""
-        ...
-
-
-@dataclass(frozen=True)
-class InvokeResponse:
-    """What a synchronous invoke returned: the payload text, and the error type when the function failed."""
-
-    payload: str
-    function_error: str | None = None
 
 
 class AwsTimerService:
@@ -155,7 +118,6 @@ class NoTimerQueue:
     def schedule(self, request: ResumeRequest, due_at: float) -> None:
         """Refuse: this process has no timer queue."""
         from ..contract import ENV_TIMER_QUEUE_URL
-        from ..exceptions import ValidationError
 
         raise ValidationError(
             f"cannot set a timer for {request.execution_arn}: {ENV_TIMER_QUEUE_URL} is not set; durable functions "
@@ -165,42 +127,3 @@ class NoTimerQueue:
     def hold(self, receipt_handles: list[str]) -> AbstractContextManager[object]:
         """Nothing to hold: this process consumes no timer messages."""
         return nullcontext()
-
-
-class AwsLambdaInvoker:
-    """LambdaInvoker on boto3's Lambda client."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def invoke_async(self, qualified_function_arn: str, event: dict[str, Any]) -> None:
-        """InvocationType=Event, so Lambda retries and the failure destination apply."""
-        self._client.invoke(
-            FunctionName=qualified_function_arn, InvocationType="Event", Payload=json.dumps(event).encode()
-        )
-
-    def resolve(self, function: str) -> tuple[str, str]:
-        """Ask Lambda which version a name, ARN or alias points to (unqualified means $LATEST)."""
-        try:
-            configuration = self._client.get_function(FunctionName=function)["Configuration"]
-        except self._client.exceptions.ResourceNotFoundException as error:
-            raise FunctionNotFound(f"no function {function!r}: {error}") from error
-        arn = configuration["FunctionArn"]
-        parts = arn.split(":")
-        return ":".join(parts[:7]), configuration.get("Version", "$LATEST")
-
-    def is_durable(self, function_arn: str) -> bool:
-        """A durable function is one deployed with the journal in its environment (DurableFunction sets it)."""
-        from ..contract import ENV_JOURNAL_TABLE
-
-        # GetFunction (not GetFunctionConfiguration): the permission that resolving a version already needs.
-        configuration = self._client.get_function(FunctionName=function_arn)["Configuration"]
-        return ENV_JOURNAL_TABLE in configuration.get("Environment", {}).get("Variables", {})
-
-    def invoke_sync(self, qualified_function_arn: str, payload: str, tenant_id: str | None) -> InvokeResponse:
-        """RequestResponse invoke; a function error comes back in the FunctionError field."""
-        extra = {"TenantId": tenant_id} if tenant_id else {}
-        response = self._client.invoke(
-            FunctionName=qualified_function_arn, InvocationType="RequestResponse", Payload=payload.encode(), **extra
-        )
-        return InvokeResponse(response["Payload"].read().decode(), response.get("FunctionError"))

@@ -60,6 +60,10 @@ def _is_conflict(error: Exception) -> bool:
 class DynamoDBJournalStore(JournalStore):
     """JournalStore on a DynamoDB table with the key schema named in `contract`."""
 
+    def for_table(self, table: str) -> JournalStore:
+        """This store's client on another engine's journal table."""
+        return self if table == self._table else DynamoDBJournalStore(self._client, table)
+
     def __init__(self, client: DynamoDBClient | Any, table_name: str) -> None:
         # Typed loosely: items are plain attribute-value dicts built and read right here.
         self._client: Any = client

@@ -27,6 +27,10 @@ class PayloadStore(Protocol):
         """Read a payload back."""
         ...
 
+    def for_bucket(self, bucket: str) -> PayloadStore:
+        """The same store on another engine's bucket."""
+        ...
+
 
 class S3PayloadStore:
     """PayloadStore on an S3 bucket, one object per payload under the execution's key."""
@@ -45,6 +49,10 @@ class S3PayloadStore:
     def get(self, ref: str) -> str:
         """Read the object."""
         return self._client.get_object(Bucket=self._bucket, Key=ref)["Body"].read().decode()
+
+    def for_bucket(self, bucket: str) -> PayloadStore:
+        """This store's client on another engine's bucket."""
+        return self if bucket == self._bucket else S3PayloadStore(self._client, bucket)
 
 
 # History events keep payloads up to this size inline; larger ones go to the bucket so that an operation's record

@@ -46,6 +46,10 @@ class ExecutionPage:
 class JournalStore(ABC):
     """Reads and writes one execution's records; every write is conditional."""
 
+    def for_table(self, table: str) -> JournalStore:
+        """The same store on another journal table (another engine's); this one when it has no tables."""
+        return self
+
     @abstractmethod
     def load(self, key: str) -> JournalSnapshot:
         """Read every record of an execution (one strongly consistent, paginated Query)."""

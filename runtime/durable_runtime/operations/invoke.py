@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from .. import contract as c
+from ..engine.functions import FunctionDescription, FunctionNotFound
 from ..engine.ids import ExecutionArn
 from ..engine.starting import DurableExecutionAlreadyStartedException, start_execution
-from ..engine.timers import FunctionNotFound
 from ..exceptions import ErrorObject, InvokeError, ValidationError
 from ..journal.payloads import full_error
 from ..journal.records import ExecutionStatus, OperationStatus
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from ..engine.state import InvocationState
     from ..journal.records import OperationRecord
 
+# Where a child execution's engine keeps it: recorded with the invoke (its target may be on another engine).
+_CHILD_ENGINE = (c.ENV_JOURNAL_TABLE, c.ENV_PAYLOAD_BUCKET)
 # A function's event and response are JSON documents, so that is the default on both sides of an invoke.
 _JSON: JsonSerDes[Any] = JsonSerDes()
 
@@ -45,10 +48,10 @@ def _call(
         details["TenantId"] = config.tenant_id
     try:
         with state.infrastructure():
-            function_arn, version = invoker.resolve(function_name)
-            details["ExecutedVersion"] = version
-            if invoker.is_durable(function_arn):
-                return _call_durable(state, identity, function_arn, version, text, details, config)
+            target = invoker.describe(function_name)
+            details["ExecutedVersion"] = target.version
+            if target.is_durable:
+                return _call_durable(state, identity, target, text, details, config)
     except (FunctionNotFound, ValidationError, DurableExecutionAlreadyStartedException) as refused:
         # The caller named a function that does not exist, or an input it cannot take: the invoke fails.
         return _fail_now(state, identity, details, ErrorObject.from_exception(refused))
@@ -57,7 +60,7 @@ def _call(
     state.check_deadline()
     start_event = state.event("ChainedInvokeStarted", details)
     with state.infrastructure():
-        response = invoker.invoke_sync(f"{function_arn}:{version}", text, config.tenant_id)
+        response = invoker.invoke_sync(target.qualified_arn, text, config.tenant_id)
     now = state.now()
     if response.function_error is None:
         done = identity.new_record(OperationStatus.SUCCEEDED, started_at=now, ended_at=now, result=response.payload)
@@ -73,21 +76,23 @@ def _call(
 def _call_durable(
     state: InvocationState,
     identity: OperationIdentity,
-    function_arn: str,
-    version: str,
+    target: FunctionDescription,
     payload: str,
     details: dict[str, Any],
     config: InvokeConfig,
 ) -> Any:
-    """Start the target as a child execution (the journal's outbox invokes it), then wait for it to close."""
+    """Start the target as a child execution (the journal's outbox invokes it), then wait for it to close.
+
+    The child lives in its own engine's journal (another table, when the target is on another engine): the
+    record of this operation remembers where, to collect the outcome from there.
+    """
     # One name per invoking operation, so a repeated start (a retried invocation) finds the same child.
     parent = ExecutionArn.parse(state.arn)
     name = f"{parent.execution_id}-{identity.operation_id[:32]}"
-    child, _ = start_execution(
-        state.services, function_arn, version, name, payload, parent=(state.arn, identity.operation_id)
-    )
+    child, _ = start_execution(state.services, target, name, payload, parent=(state.arn, identity.operation_id))
     details["DurableExecutionArn"] = child.arn
-    started = identity.new_record(OperationStatus.STARTED, started_at=state.now(), extra={"child": child.arn})
+    extra = {"child": child.arn, **{key: target.environment[key] for key in _CHILD_ENGINE if key in target.environment}}
+    started = identity.new_record(OperationStatus.STARTED, started_at=state.now(), extra=extra)
     state.record_final(started, [state.event("ChainedInvokeStarted", details)])
     if child.status != ExecutionStatus.RUNNING:
         # Found already closed (this invocation repeats one that died after starting it): its resume of this
@@ -114,9 +119,14 @@ def _outcome(state: InvocationState, identity: OperationIdentity, record: Operat
 def _collect_child(state: InvocationState, identity: OperationIdentity, record: OperationRecord) -> OperationRecord:
     """Record the child execution's outcome if it has ended; otherwise suspend until it does."""
     child = ExecutionArn.parse(record.extra["child"])
-    payloads = state.services.payloads
+    services = state.services.for_function(
+        FunctionDescription(
+            child.function_arn, child.version, {k: v for k, v in record.extra.items() if k in _CHILD_ENGINE}
+        )
+    )
+    payloads = services.payloads
     with state.infrastructure():
-        execution = state.services.store.get_execution(child.journal_key)
+        execution = services.store.get_execution(child.journal_key)
     if execution is None:
         raise InvokeError(message=f"the child execution {child} is missing from the journal (retention ended?)")
     if execution.status == ExecutionStatus.RUNNING:

@@ -10,12 +10,15 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..engine.functions import FunctionDescription, FunctionNotFound, InvokeResponse
 from ..engine.ids import FunctionArn
-from ..engine.timers import FunctionNotFound, InvokeResponse
 from .clock import VirtualClock
 from .faults import FaultPlan
+
+if TYPE_CHECKING:
+    from ..engine.services import EngineServices
 
 # Lambda retries a failed asynchronous invoke twice, about one and then two minutes later.
 ASYNC_RETRY_DELAYS = (60.0, 120.0)
@@ -28,6 +31,8 @@ class LocalFunction:
     name: str
     durable: bool
     versions: dict[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
+    # What GetFunction reports as its environment: for a durable function, the engine's resources and limits.
+    environment: dict[str, str] = field(default_factory=dict)
 
     @property
     def latest(self) -> str:
@@ -83,6 +88,8 @@ class LocalLambda:
         # Asynchronous invokes that failed after Lambda's retries, and every invocation that failed at all.
         self.failures: list[tuple[Delivery, BaseException]] = []
         self.errors: list[tuple[Any, BaseException]] = []
+        # The services an invocation of a function uses, when not the runner's (a function on another engine).
+        self.services_of: Callable[[str], EngineServices | None] = lambda function: None
         # Invocations counted from 0 across every source (see FaultPlan.duplicate_delivery), and per function.
         self.invocations = 0
         self.invocations_of: Counter[str] = Counter()
@@ -94,18 +101,24 @@ class LocalLambda:
         """The unqualified ARN of a local function."""
         return f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
 
-    def publish(self, name: str, handler: Callable[[Any, Any], Any], *, durable: bool) -> str:
-        """Register `handler` as the next version of `name`."""
+    def publish(
+        self, name: str, handler: Callable[[Any, Any], Any], *, durable: bool, environment: dict[str, str] | None = None
+    ) -> str:
+        """Register `handler` as the next version of `name` (with `environment`, if given, for every version)."""
         function = self.functions.setdefault(name, LocalFunction(name, durable))
+        if environment is not None:
+            function.environment = dict(environment)
         version = str(len(function.versions) + 1)
         function.versions[version] = handler
         return version
 
     # region LambdaInvoker
-    def resolve(self, function: str) -> tuple[str, str]:
-        """Name or ARN (maybe qualified) to (unqualified ARN, version); no qualifier means the latest version."""
+    def describe(self, function: str) -> FunctionDescription:
+        """Name or ARN (maybe qualified) to the version it means (no qualifier: the latest) and its environment."""
         with self.faults.around("lambda", "GetFunction", {"FunctionName": function}):
-            return self._resolve(function)
+            arn, version = self._resolve(function)
+            environment = self.functions[FunctionArn.parse(arn).function_name].environment
+            return FunctionDescription(arn, version, dict(environment))
 
     def _resolve(self, function: str) -> tuple[str, str]:
         name, qualifier = function, None
@@ -130,11 +143,6 @@ class LocalLambda:
             if parsed.function_name not in self.functions:
                 raise FunctionNotFound(f"no function {parsed.function_name!r} is registered with the local runner")
             self.enqueue(parsed.function_name, parsed.qualifier, event, str(uuid.uuid4()))
-
-    def is_durable(self, function_arn: str) -> bool:
-        """Whether the function was registered as a durable function."""
-        with self.faults.around("lambda", "GetFunction", {"FunctionName": function_arn}):
-            return self.functions[FunctionArn.parse(function_arn).function_name].durable
 
     def invoke_sync(self, qualified_function_arn: str, payload: str, tenant_id: str | None) -> InvokeResponse:
         """Run a plain function now; an exception becomes Lambda's `Unhandled` error response."""
@@ -230,10 +238,11 @@ class LocalLambda:
         copies = 2 if number in self.faults.duplicated else 1
         context = self.context_for(function, version, request_id)
         outcomes: list[list[tuple[bool, Any]]] = [[] for _ in range(copies)]
+        services = self.services_of(function)
         workers = [
             threading.Thread(
                 target=self._invoke,
-                args=(self.functions[function].versions[version], event, context, outcomes[copy]),
+                args=(self.functions[function].versions[version], event, context, outcomes[copy], services),
                 name=f"lambda-{function}-{request_id[:8]}-{copy}",
             )
             for copy in range(copies)
@@ -248,11 +257,19 @@ class LocalLambda:
         return outcomes[0][0]
 
     @staticmethod
-    def _invoke(handler: Callable[[Any, Any], Any], event: Any, context: Any, outcome: list[tuple[bool, Any]]) -> None:
+    def _invoke(
+        handler: Callable[[Any, Any], Any],
+        event: Any,
+        context: Any,
+        outcome: list[tuple[bool, Any]],
+        services: EngineServices | None,
+    ) -> None:
+        from ..engine.services import services_for_this_thread
         from ..engine.state import abandon_thread
 
         try:
-            outcome.append((False, handler(event, context)))
+            with services_for_this_thread(services):
+                outcome.append((False, handler(event, context)))
         except BaseException as error:  # noqa: BLE001 - a crash of the invocation, reported like Lambda
             abandon_thread(threading.get_ident())
             outcome.append((True, error))

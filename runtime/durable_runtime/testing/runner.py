@@ -70,6 +70,8 @@ class DurableFunctionTestRunner:
         self.faults = faults or FaultPlan()
         self.function_name = function_name
         self._execution_timeout = execution_timeout
+        self._timeouts: dict[str, int] = {}
+        self._environments: dict[str, dict[str, str]] = {}
         self._stack = ExitStack()
         self._start_aws(region)
         self.environment = (
@@ -99,7 +101,7 @@ class DurableFunctionTestRunner:
         self._pump_lock = threading.Lock()
         self._start_event_sources()
         if handler is not None:
-            self.register_durable_function(function_name, handler, execution_timeout=execution_timeout)
+            self.register_durable_function(function_name, handler)
 
     # region set-up
     def _services(
@@ -163,26 +165,71 @@ class DurableFunctionTestRunner:
         from ..engine.outbox import handler as outbox_handler
 
         self.local_lambda.publish(OUTBOX_FUNCTION, outbox_handler, durable=False)
-        table = self.environment[c.ENV_JOURNAL_TABLE]
-        self._stream = StreamEventSource(
-            self._aws["dynamodbstreams"],
-            journal_stream_arn(self._aws["dynamodb"], table),
-            [c.OUTBOX_FILTER_PATTERN],
-            self.local_lambda,
-            OUTBOX_FUNCTION,
-            self.clock,
-        )
+        # One stream (and relay) per engine's journal: the runner's own, and any a function is registered on.
+        self._streams: dict[str, StreamEventSource] = {}
+        self.local_lambda.services_of = self._services_of
+        self._watch_journal(self.environment[c.ENV_JOURNAL_TABLE])
         self._queue = QueueEventSource(self._aws["sqs"], self.queue_url, self.queue_arn, self.local_lambda)
         self._schedules = SchedulerService(
             self._aws["scheduler"], self._aws["sqs"], self.schedule_group, self.queue_url, self.clock
         )
 
+    def _watch_journal(self, table: str) -> None:
+        if table not in self._streams:
+            arn = journal_stream_arn(self._aws["dynamodb"], table)
+            self._streams[table] = StreamEventSource(
+                self._aws["dynamodbstreams"],
+                arn,
+                [c.OUTBOX_FILTER_PATTERN],
+                self.local_lambda,
+                OUTBOX_FUNCTION,
+                self.clock,
+            )
+
+    @property
+    def _stream_sources(self) -> list[StreamEventSource]:
+        return list(self._streams.values())
+
     def register_durable_function(
-        self, name: str, handler: Callable[[Any, Any], Any], execution_timeout: int | None = None
+        self,
+        name: str,
+        handler: Callable[[Any, Any], Any],
+        execution_timeout: int | None = None,
+        *,
+        environment: Mapping[str, str] | None = None,
     ) -> DurableFunctionTestRunner:
-        """Publish `handler` as version 1 of durable function `name`."""
-        self.local_lambda.publish(name, handler, durable=True)
+        """Publish `handler` as version 1 of durable function `name`.
+
+        `execution_timeout`, as DurableFunction's, is how long its executions run by default and at most; without
+        it they may run up to 366 days and take the runner's `execution_timeout` unless a run names another.
+        `environment` overrides the runner's resources for this function, to put it on another engine (a journal
+        table with a stream and a bucket that exist in moto): its executions are then kept there.
+        """
+        if execution_timeout is not None:
+            self._timeouts[name] = execution_timeout
+        if environment is not None:
+            self._environments[name] = dict(environment)
+            self._watch_journal(environment.get(c.ENV_JOURNAL_TABLE, self.environment[c.ENV_JOURNAL_TABLE]))
+        self.local_lambda.publish(name, handler, durable=True, environment=self._function_environment(name))
         return self
+
+    def _function_environment(self, name: str) -> dict[str, str]:
+        longest = self._timeouts.get(name, c.MAX_EXECUTION_TIMEOUT_SECONDS)
+        return {**self.environment, **self._environments.get(name, {}), c.ENV_EXECUTION_TIMEOUT_SECONDS: str(longest)}
+
+    def _services_of(self, function: str) -> EngineServices | None:
+        """The services of a function on another engine than the runner's; None for the runner's own."""
+        local = self.local_lambda.functions.get(function)
+        environment = local.environment if local is not None else {}
+        if (
+            not local
+            or not local.durable
+            or environment.get(c.ENV_JOURNAL_TABLE) == self.environment[c.ENV_JOURNAL_TABLE]
+        ):
+            return None
+        from ..engine.functions import FunctionDescription
+
+        return self.services.for_function(FunctionDescription(self.local_lambda.arn(function), "1", environment))
 
     def register_function(self, name: str, handler: Callable[[Any, Any], Any]) -> DurableFunctionTestRunner:
         """Publish a plain (non-durable) function."""
@@ -191,7 +238,7 @@ class DurableFunctionTestRunner:
 
     def deploy(self, name: str, handler: Callable[[Any, Any], Any]) -> str:
         """Publish a new version of `name`; executions already started stay on their version."""
-        return self.local_lambda.publish(name, handler, durable=True)
+        return self.local_lambda.publish(name, handler, durable=True, environment=self._function_environment(name))
 
     def __enter__(self) -> DurableFunctionTestRunner:
         return self
@@ -226,14 +273,16 @@ class DurableFunctionTestRunner:
         execution_name: str | None = None,
     ) -> str:
         """Start an execution and return its ARN; its first invocation is queued, `wait_for_result` drives it."""
+        function = function_name or self.function_name
         started = self.client.start_execution(
-            function_name or self.function_name,
+            function,
             input,
             execution_name or f"run-{uuid.uuid4().hex[:12]}",
-            execution_timeout=execution_timeout or self._execution_timeout,
+            execution_timeout=execution_timeout or self._timeouts.get(function, self._execution_timeout),
         )
         # The journal's stream hands the new execution to the outbox relay, which queues its first invocation.
-        self._stream.poll()
+        for stream in self._stream_sources:
+            stream.poll()
         return str(started["DurableExecutionArn"])
 
     def wait_for_result(self, execution_arn: str, timeout: int = 60) -> DurableFunctionTestResult:
@@ -259,7 +308,7 @@ class DurableFunctionTestRunner:
         """
         with self._pump_lock:
             # New outbox entries first: the relay queues the invocations they ask for, which then run at once.
-            relayed = self._stream.poll()
+            relayed = any([stream.poll() for stream in self._stream_sources])
             delivery = self.local_lambda.pop_ready()
             if delivery is not None:
                 self.local_lambda.run(delivery)
@@ -274,7 +323,7 @@ class DurableFunctionTestRunner:
                     self.local_lambda.next_due(),
                     self._queue.next_due(),
                     self._schedules.next_due(),
-                    self._stream.next_due(),
+                    *(stream.next_due() for stream in self._stream_sources),
                 )
                 if moment is not None
             ]
@@ -293,7 +342,7 @@ class DurableFunctionTestRunner:
             # now rather than after the retries and the execution's timeout.
             if isinstance(error, NonDeterministicExecutionError | SerDesError) and execution_arn in json.dumps(event):
                 return error
-        for record in self._stream.given_up:
+        for record in (given_up for stream in self._stream_sources for given_up in stream.given_up):
             if execution_arn in json.dumps(record):
                 return RuntimeError(f"the outbox relay gave up on a resume of {execution_arn} after its retries")
         return None
