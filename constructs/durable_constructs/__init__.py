@@ -4,9 +4,10 @@ This package runs at synth time only and shares nothing with the Lambda-side run
 `durable_runtime.contract`.
 """
 
+from ._grants import DurableFunctionBase
 from ._validation import DurableValidationError
 from .engine import DurableEngine
 from .function import DurableFunction
 from .layer import DurableRuntimeLayer
 
-__all__ = ["DurableEngine", "DurableFunction", "DurableRuntimeLayer", "DurableValidationError"]
+__all__ = ["DurableEngine", "DurableFunction", "DurableFunctionBase", "DurableRuntimeLayer", "DurableValidationError"]

@@ -15,7 +15,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 
-from constructs import Construct
+from constructs import Construct, IValidation
 from durable_runtime import contract
 
 from . import _nag, _perms
@@ -210,7 +210,7 @@ class DurableFunctionBase(Construct):
             roles=[self._relay_role],
             statements=[iam.PolicyStatement(actions=list(_perms.INVOKE), resources=[versions])],
         )
-        _nag.acknowledge_wildcard_resources(
+        acknowledge_wildcards(
             policy,
             [versions],
             "A child execution's close resumes its parent on the version the parent is pinned to: the child's "
@@ -335,9 +335,29 @@ class _PolicyPrincipal:
 def _acknowledge(grantee: iam.IGrantable, resources: list[str], reason: str) -> None:
     principal = grantee.grant_principal
     if isinstance(principal, _PolicyPrincipal):
-        _nag.acknowledge_wildcard_resources(principal.policy, resources, reason)
-    else:
-        _nag.acknowledge_grant(grantee, resources, reason)
+        acknowledge_wildcards(principal.policy, resources, reason)
+    elif isinstance(principal, Construct):
+        acknowledge_wildcards(principal, resources, reason)
+
+
+def acknowledge_wildcards(construct: Construct, resources: list[str], reason: str) -> None:
+    """Acknowledge IAM5 for `resources` in `construct`'s policies, named as the synthesized template names them.
+
+    A resource of another stack appears there as an import (Fn::ImportValue), which exists only once the app's
+    cross-stack references are resolved: tree validation runs after that, so the acknowledgment is made then.
+    """
+    construct.node.add_validation(_AcknowledgeWhenResolved(construct, resources, reason))
+
+
+@jsii.implements(IValidation)
+class _AcknowledgeWhenResolved:
+    def __init__(self, construct: Construct, resources: list[str], reason: str) -> None:
+        self._construct, self._resources, self._reason = construct, resources, reason
+
+    def validate(self) -> list[str]:
+        """Acknowledge, and report nothing."""
+        _nag.acknowledge_wildcard_resources(self._construct, self._resources, self._reason)
+        return []
 
 
 def _unique_id(scope: Construct, wanted: str) -> str:

@@ -19,8 +19,8 @@ JOURNAL_READ = ("dynamodb:GetItem", "dynamodb:Query")
 JOURNAL_LIST = ("dynamodb:Query",)
 # DurableClient.stop_durable_execution: read the execution record, then close it with one conditional update.
 JOURNAL_STOP = ("dynamodb:GetItem", "dynamodb:UpdateItem")
-# The callback handler (and DurableClient's send_durable_execution_callback_*) finds a callback's operation record and reads its execution (and the journal, to place the
-# completion's history event after the last invocation).
+# The callback handler (and DurableClient's send_durable_execution_callback_*) finds a callback's operation record
+# and reads its execution (and the journal, to place the completion's history event after the last invocation).
 JOURNAL_CALLBACK = ("dynamodb:GetItem", "dynamodb:Query")
 # ... and completes it with one conditional update of that record; it never creates an item, so no PutItem.
 JOURNAL_CALLBACK_COMPLETE = ("dynamodb:UpdateItem",)

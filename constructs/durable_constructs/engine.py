@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import aws_cdk as cdk
 import jsii
@@ -19,7 +19,7 @@ from constructs import Construct
 from durable_runtime import contract
 
 from . import _nag, _perms
-from ._callbacks import STAGE, CallbackEndpoint
+from ._callbacks import CallbackEndpoint
 from ._outbox import OutboxRelay
 from ._validation import MAX_RETENTION_DAYS, DurableValidationError
 from .layer import DurableRuntimeLayer
@@ -45,6 +45,11 @@ class DurableEngine(Construct):
     durable function brings its own timer queue, schedule group and Scheduler role, so it sends to and consumes
     only its own timers (DESIGN §10).
     """
+
+    # The id `of_stack` (and so every DurableFunction given no engine) creates the stack's engine with. Construct
+    # ids decide logical ids: an engine adopted under another id is a new, empty journal, so define it yourself
+    # with this id (`DurableEngine(stack, DurableEngine.DEFAULT_ID, ...)`) to keep the engine functions already use.
+    DEFAULT_ID: ClassVar[str] = DEFAULT_ENGINE_ID
 
     def __init__(
         self,
@@ -122,9 +127,11 @@ class DurableEngine(Construct):
             throttling_burst_limit=callback_throttling_burst_limit,
             log_retention=log_retention,
         )
+        # Escape hatch: the callback API, an apigatewayv2.HttpApi (it was an apigateway.RestApi; see _callbacks.py).
         self.api = self._callbacks.api
         self.callback_handler = self._callbacks.handler
-        # https://<api>.execute-api.<region>.<suffix>/<stage>; callbacks POST to <it>/durable-execution-callbacks/...
+        # https://<api>.execute-api.<region>.<suffix>, the API's $default stage; callbacks POST to
+        # <it>/durable-execution-callbacks/<callback id>/succeed|fail|heartbeat.
         self.callback_base_url = self._callbacks.base_url
         self._engine_alarms()
 
@@ -139,7 +146,7 @@ class DurableEngine(Construct):
             raise DurableValidationError(
                 f"stack {stack.node.path} has {len(engines)} durable engines ({paths}): pass engine= to choose one"
             )
-        return engines[0] if engines else cls(stack, DEFAULT_ENGINE_ID)
+        return engines[0] if engines else cls(stack, cls.DEFAULT_ID)
 
     # endregion
 
@@ -154,10 +161,7 @@ class DurableEngine(Construct):
 
         Without IAM auth, anyone holding a callback id can complete that callback: ids are bearer capabilities.
         """
-        routes = [
-            self.api.arn_for_execute_api("POST", f"{contract.CALLBACK_ROUTE_PREFIX}/*/{action}", STAGE)
-            for action in contract.CALLBACK_ACTIONS
-        ]
+        routes = self._callbacks.route_arns()
         _nag.acknowledge_grant(
             grantee,
             routes,
@@ -207,7 +211,12 @@ class DurableEngine(Construct):
                 name=contract.LIST_INDEX_PARTITION_KEY, type=dynamodb.AttributeType.STRING
             ),
             sort_key=dynamodb.Attribute(name=contract.LIST_INDEX_SORT_KEY, type=dynamodb.AttributeType.NUMBER),
-            projection_type=dynamodb.ProjectionType.ALL,
+            # Only what a listing shows (the keys come with any projection): lease and journal writes to an
+            # execution record then change nothing the index holds, and cost no index write. CloudFormation cannot
+            # change an existing index's projection: a journal deployed with ALL must drop the index in one
+            # deployment and add it back in the next.
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=list(contract.LIST_INDEX_PROJECTED_ATTRIBUTES),
         )
         return table
 

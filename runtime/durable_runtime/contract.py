@@ -80,6 +80,10 @@ REASON_WATCHDOG = "watchdog"
 REASON_CALLBACK = "callback"
 REASON_CHILD_COMPLETED = "child-completed"
 REASON_LEASE_BUSY = "lease-busy"
+REASON_DEADLINE = "deadline"
+# How many resumes in a row an execution may give itself without anything new happening (lease-busy and lost-race
+# rechecks): the runtime's own guard against runaway loops, since durable functions allow Lambda's recursion.
+ENVELOPE_HOPS = "hops"
 # endregion
 
 # region Limits

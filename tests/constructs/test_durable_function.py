@@ -51,6 +51,8 @@ def _build(src: Path) -> Callable[[cdk.App], tuple[cdk.Stack, dict[str, Any]]]:
             code=lambda_.Code.from_asset(str(src)),
             execution_timeout=cdk.Duration.seconds(timeout.value_as_number),
             memory_size=cdk.CfnParameter(stack, "Memory", type="Number", default=256).value_as_number,
+            timeout=cdk.Duration.seconds(cdk.CfnParameter(stack, "InvocationTimeout", type="Number").value_as_number),
+            function_name="durable-tokens",
         )
         starter = iam.Role(stack, "Starter", assumed_by=iam.AccountRootPrincipal())
         reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
@@ -154,21 +156,14 @@ def test_environment_names_the_engine_and_timer_resources(synth: Synthesized) ->
         contract.ENV_SCHEDULER_ROLE_ARN: _arn(synth, timers.scheduler_role),
         contract.ENV_EXECUTION_TIMEOUT_SECONDS: str(contract.DEFAULT_EXECUTION_TIMEOUT_SECONDS),
         contract.ENV_RETENTION_DAYS: str(contract.DEFAULT_RETENTION_DAYS),
-        contract.ENV_CALLBACK_BASE_URL: {
-            "Fn::Join": [
-                "",
-                [
-                    "https://",
-                    _ref(synth, engine.api),
-                    ".execute-api.",
-                    {"Ref": "AWS::Region"},
-                    ".",
-                    {"Ref": "AWS::URLSuffix"},
-                    "/v1",
-                ],
-            ]
-        },
+        contract.ENV_CALLBACK_BASE_URL: synth.stack.resolve(engine.callback_base_url),
     }
+
+
+def test_timers_may_loop_back_into_the_function(synth: Synthesized) -> None:
+    # Each short timer is a message to the function's own queue that invokes it again: Lambda must not stop that.
+    for name in ("orders", "refunds", "tokens"):
+        assert _props(synth, synth.objects[name].function)["RecursiveLoop"] == "Allow"
 
 
 def test_props_reach_the_function_and_its_environment(synth: Synthesized) -> None:
@@ -184,7 +179,7 @@ def test_props_reach_the_function_and_its_environment(synth: Synthesized) -> Non
 def test_unresolved_tokens_are_not_validated(synth: Synthesized) -> None:
     props = _props(synth, synth.objects["tokens"].function)
 
-    assert props["MemorySize"] == {"Ref": "Memory"}
+    assert (props["MemorySize"], props["Timeout"]) == ({"Ref": "Memory"}, {"Ref": "InvocationTimeout"})
     assert props["Environment"]["Variables"][contract.ENV_EXECUTION_TIMEOUT_SECONDS] == {"Ref": "TimeoutSeconds"}
     # Payloads must outlive an execution of unknown length: the longest allowed, plus the longest retention.
     (rule,) = _props(synth, synth.objects["tokens"].engine.payload_bucket)["LifecycleConfiguration"]["Rules"]
@@ -255,7 +250,11 @@ def test_alias_consumes_its_own_timer_queue_reporting_partial_failures(synth: Sy
     assert json.dumps(mapping["FunctionName"]).endswith('":live"]]}')
     assert mapping["BatchSize"] == 10
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert synth.resources[synth.logical_id(orders.alias)]["DependsOn"] == [synth.logical_id(orders.policy)]
+    # Nothing reaches the alias before its policies exist: its own, and the one of its invoke grant.
+    invokes = orders.node.find_child("InvokesRefunds")
+    assert sorted(synth.resources[synth.logical_id(orders.alias)]["DependsOn"]) == sorted(
+        [synth.logical_id(orders.policy), synth.logical_id(invokes)]
+    )
 
 
 def test_timer_queue_is_encrypted_dead_letters_and_outlasts_the_function_timeout(synth: Synthesized) -> None:
@@ -331,34 +330,34 @@ def test_no_policy_grants_a_bare_wildcard_or_wildcard_action(synth: Synthesized)
             assert not any("*" in action for action in _actions(statement)), statement
 
 
-def test_grant_start_execution_resolves_records_and_invokes_versions(synth: Synthesized) -> None:
+def test_grant_start_execution_resolves_and_records_and_invokes_nothing(synth: Synthesized) -> None:
     orders = synth.objects["orders"]
     statements = {tuple(_actions(s)): s for s in _statements(synth, synth.objects["starter"])}
 
     versions = {"Fn::Join": ["", [_arn(synth, orders.function), ":*"]]}
     assert statements[("lambda:GetFunction",)]["Resource"] == [_arn(synth, orders.function), versions]
-    assert statements[("lambda:InvokeFunction",)]["Resource"] == versions
     journal = statements[("dynamodb:GetItem", "dynamodb:PutItem")]
     assert journal["Resource"] == _arn(synth, orders.engine.journal)
     assert journal["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [_own_keys(synth, orders)]}}
-    assert len(statements) == 3
+    # The engine's outbox relay invokes the function once the execution record exists.
+    assert len(statements) == 2
 
 
-def test_grant_read_history_reads_own_records_and_lists_by_function_only(synth: Synthesized) -> None:
+def test_grant_read_history_resolves_reads_own_records_and_lists_own_shards(synth: Synthesized) -> None:
     orders = synth.objects["orders"]
     statements = _statements(synth, synth.objects["reader"])
 
-    records, index, payloads = statements
+    resolve, records, index, payloads = statements
+    assert (resolve["Action"], resolve["Resource"][0]) == ("lambda:GetFunction", _arn(synth, orders.function))
     assert _actions(records) == ["dynamodb:GetItem", "dynamodb:Query"]
     assert records["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [_own_keys(synth, orders)]}}
     assert index["Action"] == "dynamodb:Query"
     assert index["Resource"] == {
         "Fn::Join": ["", [_arn(synth, orders.engine.journal), f"/index/{contract.LIST_INDEX_NAME}"]]
     }
-    function_arn = _own_keys(synth, orders)["Fn::Join"][1][:-1]  # the unqualified ARN: no wildcard
-    assert index["Condition"] == {
-        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [{"Fn::Join": ["", function_arn]}]}
-    }
+    # The index's partition key is `<unqualified function ARN>#<shard>`.
+    shards = [*_own_keys(synth, orders)["Fn::Join"][1][:-1], f"{contract.LIST_INDEX_SHARD_SEPARATOR}*"]
+    assert index["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [{"Fn::Join": ["", shards]}]}}
     assert (payloads["Action"], payloads["Resource"]) == (
         "s3:GetObject",
         {
@@ -446,6 +445,13 @@ def test_construct_ids_are_a_stable_contract(synth: Synthesized) -> None:
         ({"memory_size": 64}, r"memory_size is 64 MB: allowed range is 128 to 10240 MB"),
         ({"memory_size": 10_241}, r"memory_size is 10241 MB: allowed range is 128 to 10240 MB"),
         ({"environment": {contract.ENV_JOURNAL_TABLE: "mine"}}, rf"environment sets {contract.ENV_JOURNAL_TABLE}"),
+        # The runtime suspends before the invocation's end: a timeout this short leaves no time to make progress.
+        ({"timeout": cdk.Duration.seconds(5)}, r"timeout is 5 seconds \(5 s\): .*10 seconds to 15 minutes"),
+        ({"timeout": cdk.Duration.minutes(16)}, r"timeout is 16 minutes \(960 s\): .*10 seconds to 15 minutes"),
+        (
+            {"application_log_level": lambda_.ApplicationLogLevel.WARN},
+            r"logging_format is not set \(text\) with a log level set: .*LoggingFormat\.JSON",
+        ),
     ],
 )
 def test_bad_input_fails_at_synth_time_showing_value_and_range(props: dict[str, Any], message: str) -> None:
@@ -456,6 +462,26 @@ def test_bad_input_fails_at_synth_time_showing_value_and_range(props: dict[str, 
     assert not [node for node in stack.node.find_all() if isinstance(node, DurableEngine)]
 
 
+def test_the_shortest_timeout_is_accepted(synth: Synthesized) -> None:
+    stack = cdk.Stack(cdk.App(), "Short")
+    short = DurableFunction(
+        stack, "Short", handler="index.handler", code=lambda_.Code.from_inline("x = 1"), timeout=cdk.Duration.seconds(10)
+    )
+
+    assert short.function.timeout is not None
+    assert short.function.timeout.to_seconds() == 10
+
+
+def test_setting_function_name_warns_that_changing_it_replaces_the_function(synth: Synthesized) -> None:
+    def warnings(function: DurableFunction) -> list[str]:
+        return [str(entry.data) for entry in function.node.metadata if entry.type == "aws:cdk:warning"]
+
+    (warning,) = warnings(synth.objects["tokens"])
+    assert "function_name is set (durable-tokens): changing it later replaces the function" in warning
+    assert "[ack: @durable-kit/constructs:functionName]" in warning
+    assert not warnings(synth.objects["orders"])
+
+
 def test_validation_error_is_a_value_error() -> None:
     assert issubclass(DurableValidationError, ValueError)
     assert re.search("DurableValidationError", DurableValidationError.__name__)
@@ -464,24 +490,35 @@ def test_validation_error_is_a_value_error() -> None:
 # endregion
 
 
-def test_grant_invoke_lets_the_caller_start_and_read_children_and_the_relay_resume_it(synth: Synthesized) -> None:
+def test_grant_invoke_lets_the_caller_resolve_start_and_read_children_and_the_relay_resume_it(
+    synth: Synthesized,
+) -> None:
     orders, refunds = synth.objects["orders"], synth.objects["refunds"]
-    caller_statements = _statements(synth, orders.function.role)
+    invokes = orders.node.find_child("InvokesRefunds")
     child_statements = _statements(synth, refunds.function.role)
     relay_statements = _statements(synth, orders.engine.outbox_relay.role)
 
-    refunds_keys = _own_keys(synth, refunds)
-    journal_grants = [
-        s
-        for s in caller_statements
-        if s.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys") == [refunds_keys]
-    ]
-    assert {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"} <= {
-        action for statement in journal_grants for action in _actions(statement)
-    }
+    assert _props(synth, invokes)["Roles"] == [_ref(synth, orders.function.role)]
+    resolve, journal, payloads = _props(synth, invokes)["PolicyDocument"]["Statement"]
+    versions = {"Fn::Join": ["", [_arn(synth, refunds.function), ":*"]]}
+    assert (resolve["Action"], resolve["Resource"]) == ("lambda:GetFunction", [_arn(synth, refunds.function), versions])
+    # The child's records go to the child's journal; the caller never invokes it (the relay does).
+    assert _actions(journal) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
+    assert journal["Resource"] == _arn(synth, refunds.engine.journal)
+    assert journal["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [_own_keys(synth, refunds)]}}
+    # A child's result or error too large for its journal is read from the child's payload prefix.
+    assert (payloads["Action"], payloads["Resource"]) == (
+        "s3:GetObject",
+        {
+            "Fn::Join": [
+                "",
+                [_arn(synth, refunds.engine.payload_bucket), "/payloads/", _ref(synth, refunds.function), "/*"],
+            ]
+        },
+    )
     # The child invokes only its own versions (timers it forwards); its close wakes the caller through the journal.
     (child_invoke,) = [s for s in child_statements if s["Action"] == "lambda:InvokeFunction"]
-    assert child_invoke["Resource"] == {"Fn::Join": ["", [_arn(synth, refunds.function), ":*"]]}
+    assert child_invoke["Resource"] == versions
     # The engine's relay invokes the versions of each function once, the caller's among them.
     (relay_invoke,) = [s for s in relay_statements if s["Action"] == "lambda:InvokeFunction"]
     assert sorted(json.dumps(r) for r in relay_invoke["Resource"]) == sorted(

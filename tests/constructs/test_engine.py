@@ -113,7 +113,10 @@ def test_journal_has_the_contract_key_schema_index_and_ttl(synth: Synthesized) -
                 {"AttributeName": contract.LIST_INDEX_PARTITION_KEY, "KeyType": "HASH"},
                 {"AttributeName": contract.LIST_INDEX_SORT_KEY, "KeyType": "RANGE"},
             ],
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": {
+                "ProjectionType": "INCLUDE",
+                "NonKeyAttributes": list(contract.LIST_INDEX_PROJECTED_ATTRIBUTES),
+            },
         }
     ]
     assert journal["TimeToLiveSpecification"] == {"AttributeName": contract.TTL_ATTRIBUTE, "Enabled": True}
@@ -240,74 +243,110 @@ def test_dead_letter_queue_is_encrypted_tls_only_and_keeps_messages_14_days(synt
 
 
 # region callback API
-def _methods(synth: Synthesized, engine: DurableEngine) -> dict[str, dict[str, Any]]:
-    api = synth.logical_id(engine.api)
-    paths: dict[str, str] = {}
-    resources = synth.of_type("AWS::ApiGateway::Resource")
+def _of_api(synth: Synthesized, engine: DurableEngine, resource_type: str) -> dict[str, dict[str, Any]]:
+    """The resources of `resource_type` that belong to the engine's HTTP API."""
+    api = _ref(synth, engine.api)
+    return {k: v["Properties"] for k, v in synth.of_type(resource_type).items() if v["Properties"]["ApiId"] == api}
 
-    def path_of(resource_id: str) -> str:
-        if resource_id not in resources:
-            return ""
-        props = resources[resource_id]["Properties"]
-        parent = props["ParentId"]
-        parent_path = path_of(parent["Ref"]) if "Ref" in parent else ""
-        return f"{parent_path}/{props['PathPart']}"
 
-    for method in synth.of_type("AWS::ApiGateway::Method").values():
-        if method["Properties"]["RestApiId"] == {"Ref": api}:
-            paths[f"{method['Properties']['HttpMethod']} {path_of(method['Properties']['ResourceId']['Ref'])}"] = (
-                method["Properties"]
-            )
-    return paths
+def _routes(synth: Synthesized, engine: DurableEngine) -> dict[str, dict[str, Any]]:
+    return {route["RouteKey"]: route for route in _of_api(synth, engine, "AWS::ApiGatewayV2::Route").values()}
+
+
+def test_callback_api_is_an_http_api(synth: Synthesized) -> None:
+    # An HTTP API's access logs need no account-wide API Gateway CloudWatch role (a REST API stage's do).
+    assert not synth.of_type("AWS::ApiGateway::RestApi")
+    assert not synth.of_type("AWS::ApiGateway::Account")
+    for engine in ("default", "custom"):
+        api = _one(synth, synth.objects[engine].api)
+        assert (api["Type"], api["Properties"]["ProtocolType"]) == ("AWS::ApiGatewayV2::Api", "HTTP")
+        assert "DisableExecuteApiEndpoint" not in api["Properties"]
 
 
 def test_callback_api_has_exactly_the_three_post_routes_to_one_handler(synth: Synthesized) -> None:
     engine = synth.objects["default"]
-    methods = _methods(synth, engine)
+    routes = _routes(synth, engine)
 
     prefix = contract.CALLBACK_ROUTE_PREFIX
-    assert sorted(methods) == sorted(f"POST {prefix}/{{CallbackId}}/{action}" for action in contract.CALLBACK_ACTIONS)
-    handler = synth.logical_id(engine.callback_handler)
-    for method in methods.values():
-        assert method["AuthorizationType"] == "NONE"  # the callback id is the capability
-        assert method["RequestParameters"] == {"method.request.path.CallbackId": True}
-        assert "RequestValidatorId" in method
-        assert method["Integration"]["Type"] == "AWS_PROXY"
-        assert json.dumps(method["Integration"]["Uri"]).count(handler) == 1
+    assert sorted(routes) == sorted(f"POST {prefix}/{{CallbackId}}/{action}" for action in contract.CALLBACK_ACTIONS)
+    (integration_id, integration), *others = _of_api(synth, engine, "AWS::ApiGatewayV2::Integration").items()
+    assert not others
+    # Payload format 1.0: the REST-style proxy event (httpMethod, path, pathParameters) the handler parses.
+    assert integration == {
+        "ApiId": _ref(synth, engine.api),
+        "IntegrationType": "AWS_PROXY",
+        "IntegrationUri": _arn(synth, engine.callback_handler),
+        "PayloadFormatVersion": "1.0",
+    }
+    for route in routes.values():
+        assert route["AuthorizationType"] == "NONE"  # the callback id is the capability
+        assert "AuthorizerId" not in route
+        assert route["Target"] == {"Fn::Join": ["", ["integrations/", {"Ref": integration_id}]]}
+
+
+def test_api_gateway_may_invoke_the_handler_on_the_callback_routes_only(synth: Synthesized) -> None:
+    engine = synth.objects["default"]
+    handler = _arn(synth, engine.callback_handler)
+    permissions = [
+        p["Properties"]
+        for p in synth.of_type("AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == handler
+    ]
+
+    assert {p["Principal"] for p in permissions} == {"apigateway.amazonaws.com"}
+    sources = sorted(p["SourceArn"]["Fn::Join"][1][-1] for p in permissions)
+    prefix = contract.CALLBACK_ROUTE_PREFIX
+    assert sources == sorted(f"/*/*{prefix}/{{CallbackId}}/{action}" for action in contract.CALLBACK_ACTIONS)
 
 
 def test_callback_api_can_require_iam_auth(synth: Synthesized) -> None:
-    methods = _methods(synth, synth.objects["custom"])
+    routes = _routes(synth, synth.objects["custom"])
 
-    assert {method["AuthorizationType"] for method in methods.values()} == {"AWS_IAM"}
+    assert len(routes) == len(contract.CALLBACK_ACTIONS)
+    # HttpIamAuthorizer: SigV4 on every route, no authorizer resource.
+    assert {route["AuthorizationType"] for route in routes.values()} == {"AWS_IAM"}
+    assert not synth.of_type("AWS::ApiGatewayV2::Authorizer")
 
 
-@pytest.mark.parametrize(("engine", "rate", "burst"), [("default", 100, 200), ("custom", 10, 20)])
+@pytest.mark.parametrize(("engine", "rate", "burst", "retention"), [("default", 100, 200, 30), ("custom", 10, 20, 7)])
 def test_callback_stage_is_throttled_and_access_logged_without_callback_ids(
-    synth: Synthesized, engine: str, rate: int, burst: int
+    synth: Synthesized, engine: str, rate: int, burst: int, retention: int
 ) -> None:
-    api = synth.logical_id(synth.objects[engine].api)
-    (stage,) = [
-        s["Properties"]
-        for s in synth.of_type("AWS::ApiGateway::Stage").values()
-        if s["Properties"]["RestApiId"] == {"Ref": api}
-    ]
+    durable = synth.objects[engine]
+    (stage,) = _of_api(synth, durable, "AWS::ApiGatewayV2::Stage").values()
 
-    assert stage["StageName"] == "v1"
-    assert stage["MethodSettings"] == [
-        {
-            "DataTraceEnabled": False,
-            "HttpMethod": "*",
-            "MetricsEnabled": True,
-            "ResourcePath": "/*",
-            "ThrottlingBurstLimit": burst,
-            "ThrottlingRateLimit": rate,
-        }
-    ]
-    log_format = json.loads(stage["AccessLogSetting"]["Format"])
-    assert log_format["resourcePath"] == "$context.resourcePath"  # the route template, never the id
-    assert "$context.path" not in stage["AccessLogSetting"]["Format"]
-    assert "DestinationArn" in stage["AccessLogSetting"]
+    # $default: served at the API's root, so the path the handler receives carries no stage name.
+    assert (stage["StageName"], stage["AutoDeploy"]) == ("$default", True)
+    assert stage["DefaultRouteSettings"] == {
+        "DetailedMetricsEnabled": True,
+        "ThrottlingBurstLimit": burst,
+        "ThrottlingRateLimit": rate,
+    }
+    log_group = durable.node.find_child("Callbacks").node.find_child("AccessLogs")
+    assert stage["AccessLogSettings"]["DestinationArn"] == _arn(synth, log_group)
+    assert _one(synth, log_group)["Properties"]["RetentionInDays"] == retention
+    log_format = json.loads(stage["AccessLogSettings"]["Format"])
+    assert log_format["routeKey"] == "$context.routeKey"  # the route template, never the id
+    assert log_format["requestId"] == "$context.requestId"
+    assert not [value for value in log_format.values() if "path" in value.lower()]
+
+
+def test_callback_base_url_is_the_apis_default_endpoint(synth: Synthesized) -> None:
+    engine = synth.objects["default"]
+
+    assert synth.stack.resolve(engine.callback_base_url) == {
+        "Fn::Join": [
+            "",
+            [
+                "https://",
+                _ref(synth, engine.api),
+                ".execute-api.",
+                {"Ref": "AWS::Region"},
+                ".",
+                {"Ref": "AWS::URLSuffix"},
+            ],
+        ]
+    }
 
 
 def test_callback_handler_runs_the_layers_handler_with_the_engine_resources(synth: Synthesized) -> None:
@@ -387,9 +426,30 @@ def test_grant_send_callback_allows_post_on_the_callback_routes_only(synth: Synt
     (statement,) = _statements(synth, synth.objects["caller"])
 
     assert statement["Action"] == "execute-api:Invoke"
-    routes = sorted(json.dumps(resource) for resource in statement["Resource"])
-    for route, action in zip(routes, sorted(contract.CALLBACK_ACTIONS), strict=True):
-        assert route.endswith(f'"/v1/POST{contract.CALLBACK_ROUTE_PREFIX}/*/{action}"]]}}')
+    api = _ref(synth, synth.objects["custom"].api)
+    assert sorted(statement["Resource"], key=json.dumps) == sorted(
+        (
+            {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":execute-api:",
+                        {"Ref": "AWS::Region"},
+                        ":",
+                        {"Ref": "AWS::AccountId"},
+                        ":",
+                        api,
+                        # Any stage (the API has the one), POST, any callback id, one action.
+                        f"/*/POST{contract.CALLBACK_ROUTE_PREFIX}/*/{action}",
+                    ],
+                ]
+            }
+            for action in contract.CALLBACK_ACTIONS
+        ),
+        key=json.dumps,
+    )
 
 
 # endregion
@@ -574,7 +634,19 @@ def test_construct_ids_are_stable(synth: Synthesized) -> None:
         "Orders",  # engine.add_function defines the function inside the engine
     }
     callbacks = engine.node.find_child("Callbacks")
-    assert {child.node.id for child in callbacks.node.children} == {"Handler", "Api", "AccessLogs"}
+    # "HttpApi", not the REST API's "Api": CloudFormation cannot change a resource's type under one logical id.
+    assert {child.node.id for child in callbacks.node.children} == {"Handler", "HttpApi", "AccessLogs"}
+    assert engine.api.node.path == "Engines/Default/Callbacks/HttpApi"
+    assert {child.node.id for child in engine.api.node.children} == {
+        "Resource",
+        "Stage",
+        "SucceedRoute",
+        "FailRoute",
+        "HeartbeatRoute",
+    }
+    # The one integration is defined where the first route binds it.
+    succeed = engine.api.node.find_child("SucceedRoute")
+    assert {child.node.id for child in succeed.node.children} == {"Resource", "Handler", "Handler-Permission"}
     assert engine.callback_handler.node.path.endswith("Callbacks/Handler/Resource")
     outbox = engine.node.find_child("Outbox")
     assert {child.node.id for child in outbox.node.children} == {

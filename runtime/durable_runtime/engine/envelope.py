@@ -20,6 +20,8 @@ class ResumeRequest:
     due_at: float | None = None
     # The operation the resume is for (the one a timer was set for, the callback completed), when there is one.
     operation_id: str | None = None
+    # Rechecks chained so far without progress (see engine.invocation.MAX_IDLE_HOPS).
+    hops: int = 0
 
     def to_event(self) -> dict[str, Any]:
         """The envelope as a Lambda event."""
@@ -32,6 +34,8 @@ class ResumeRequest:
             body[c.ENVELOPE_DUE_AT] = round(self.due_at, 3)
         if self.operation_id is not None:
             body[c.ENVELOPE_OPERATION_ID] = self.operation_id
+        if self.hops:
+            body[c.ENVELOPE_HOPS] = self.hops
         return {c.ENVELOPE_KEY: body}
 
     def to_json(self) -> str:
@@ -67,7 +71,12 @@ def parse_envelope(event: Any) -> ResumeRequest:
     operation_id = body.get(c.ENVELOPE_OPERATION_ID)
     if operation_id is not None and not isinstance(operation_id, str):
         raise ValidationError(f"malformed Durable Kit envelope: operationId {operation_id!r} must be a string")
-    return ResumeRequest(ExecutionArn.parse(arn), reason, None if due_at is None else float(due_at), operation_id)
+    hops = body.get(c.ENVELOPE_HOPS, 0)
+    if not isinstance(hops, int) or isinstance(hops, bool) or hops < 0:
+        raise ValidationError(f"malformed Durable Kit envelope: hops {hops!r} must be a whole number")
+    return ResumeRequest(
+        ExecutionArn.parse(arn), reason, None if due_at is None else float(due_at), operation_id, hops=hops
+    )
 
 
 def sqs_envelopes(event: Any) -> list[tuple[str, str, str]] | None:

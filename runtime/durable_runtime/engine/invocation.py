@@ -31,12 +31,19 @@ _BUSY_RECHECK_MAX_SECONDS = 60
 # Pause before looking again at an execution after losing a write race.
 _LOST_RACE_RECHECK_SECONDS = 2
 CRASH_ERROR_TYPE = "Runtime.ExitError"
+NO_PROGRESS_ERROR_TYPE = "DurableKit.NoProgress"
+# Rechecks an execution may chain without anything new (about two hours of a busy lease); then the chain stops.
+MAX_IDLE_HOPS = 120
 _CLOSED_METRICS = {
     ExecutionStatus.SUCCEEDED: c.METRIC_EXECUTIONS_SUCCEEDED,
     ExecutionStatus.FAILED: c.METRIC_EXECUTIONS_FAILED,
     ExecutionStatus.TIMED_OUT: c.METRIC_EXECUTIONS_TIMED_OUT,
     ExecutionStatus.STOPPED: c.METRIC_EXECUTIONS_STOPPED,
 }
+
+
+class RunawayLoopError(RuntimeError):
+    """An execution kept re-invoking itself without progress; the chain of rechecks stops (Lambda reports it)."""
 
 
 class UnknownExecutionError(LookupError):
@@ -227,8 +234,12 @@ def _suspend(state: InvocationState, request: ResumeRequest, started: float) -> 
     if not (state.claimed or observed or state.has_pending() or state.wrote or state.has_news):
         _rearm_if_moved(state, request)
         return InvocationOutcome(state.arn, "PENDING")
-    # The timer goes first: a crash after it leaves a resume on its way; a crash before it leaves nothing durable.
     plan = state.plan
+    if plan.reason == c.REASON_DEADLINE and not state.wrote:
+        # Nothing recorded before the time ran out: a fresh invocation of this version (its timeout is part of
+        # the version) would do the same again, forever. End the execution and say why.
+        return _finish(state, started, ExecutionStatus.FAILED, None, _no_progress(state, started))
+    # The timer goes first: a crash after it leaves a resume on its way; a crash before it leaves nothing durable.
     if plan.due_at is not None and plan.due_at < state.execution.timeout_at:
         wake = ResumeRequest(request.execution_arn, plan.reason, operation_id=plan.operation_id)
         state.services.timers.schedule(wake, plan.due_at)
@@ -240,6 +251,19 @@ def _suspend(state: InvocationState, request: ResumeRequest, started: float) -> 
     if not state.flush(closing):
         state.services.store.write_invocation(state.key, state.seq, closing, state.expires_at)
     return InvocationOutcome(state.arn, "PENDING")
+
+
+def _no_progress(state: InvocationState, started: float) -> ErrorObject:
+    budget = state.ownership.deadline - started
+    return ErrorObject(
+        f"the invocation reached its time limit ({budget:.0f} s) before it could record anything, so no invocation "
+        "of this function version can make progress: its timeout is too short for the work before the next "
+        "operation (replaying the journal, or code between operations). Deploy with a longer timeout and start "
+        "the execution again",
+        NO_PROGRESS_ERROR_TYPE,
+        None,
+        None,
+    )
 
 
 def _rearm_if_moved(state: InvocationState, request: ResumeRequest) -> None:
@@ -340,9 +364,21 @@ def _record_lost_invocation(services: EngineServices, key: str, execution: Execu
 
 
 def _recheck_later(services: EngineServices, request: ResumeRequest, lease_until: float) -> None:
+    """Look at the execution again soon: one more hop of a chain that stops at MAX_IDLE_HOPS.
+
+    A recheck that finds the execution moving on ends the chain by itself (it finds nothing to recheck); a chain
+    that never does is a runaway loop, which would otherwise re-invoke the function forever.
+    """
+    hops = request.hops + 1
+    if hops > MAX_IDLE_HOPS:
+        raise RunawayLoopError(
+            f"execution {request.execution_arn} was rechecked {MAX_IDLE_HOPS} times in a row without progress "
+            "(its lease stayed busy, or every write lost a race); stopping here rather than looping forever"
+        )
     now = services.clock.now()
     delay = min(max(1.0, math.ceil(lease_until - now)), _BUSY_RECHECK_MAX_SECONDS)
-    services.timers.schedule(ResumeRequest(request.execution_arn, c.REASON_LEASE_BUSY), now + delay)
+    recheck = ResumeRequest(request.execution_arn, c.REASON_LEASE_BUSY, hops=hops)
+    services.timers.schedule(recheck, now + delay)
 
 
 def _closed_outcome(execution: ExecutionRecord) -> InvocationOutcome:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..contract import REASON_DEADLINE
 from ..exceptions import DurableExecutionsError, SuspendExecution
 from ..journal.payloads import full_error
 from ..journal.records import JournalEvent, OperationRecord, OperationStatus
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 # A start record that would only say "in progress" is held back this long (real time): a step that finishes
 # sooner records its start and its end in one write. Longer work shows as started.
 DEFAULT_START_LINGER_SECONDS = 0.25
+# At most this share of an invocation's time is kept back, before Lambda's limit, to suspend cleanly.
+_MARGIN_SHARE = 0.2
 
 T = TypeVar("T")
 
@@ -110,7 +113,10 @@ class InvocationState:
         self.journal = JournalView(services, self.key, snapshot, self.expires_at)
         self.pending = PendingWrites(self._lock, start_linger, self._write_early)
         self._positions = itertools.count(1)
-        self._margin = services.settings.deadline_margin_seconds
+        # A short function timeout gets a proportionate margin: with the full 30 s, a function whose timeout is
+        # 30 s or less would suspend before its first operation on every invocation.
+        budget = ownership.deadline - services.clock.now()
+        self._margin = min(services.settings.deadline_margin_seconds, max(1.0, budget * _MARGIN_SHARE))
         self.writes_enabled = True
         self.owner_thread = threading.get_ident()
         _live_states.add(self)
@@ -131,7 +137,7 @@ class InvocationState:
     def check_deadline(self) -> None:
         """Suspend, to continue at once in a fresh invocation, when Lambda's time limit is close."""
         if self.now() >= self.ownership.deadline - self._margin:
-            self.plan.wake_at(self.now(), "deadline")
+            self.plan.wake_at(self.now(), REASON_DEADLINE)
             raise SuspendExecution("suspended: close to the Lambda time limit")
 
     def abandon(self) -> None:
