@@ -91,7 +91,8 @@ class CallbackEndpoint(Construct):
         self.handler = self._handler(layer, journal, payloads, encryption_key, log_retention)
         access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention)
         # "HttpApi", not the REST API's "Api": CloudFormation refuses to change a resource's type under one logical
-        # id, so an engine deployed with the REST API updates by creating this API and deleting the old one.
+        # id, so an engine deployed with the REST API updates by creating this API and deleting the old one. The
+        # callback base URL changes with it: URLs handed to external systems before the update stop working.
         self.api = apigwv2.HttpApi(
             self,
             "HttpApi",
@@ -105,6 +106,7 @@ class CallbackEndpoint(Construct):
             stage_name=STAGE,
             auto_deploy=True,
             throttle=apigwv2.ThrottleSettings(rate_limit=throttling_rate_limit, burst_limit=throttling_burst_limit),
+            # Per-route metrics (succeed / fail / heartbeat apart), as the REST stage's MetricsEnabled gave.
             detailed_metrics_enabled=True,
             access_log_settings=_AccessLogSettings(access_logs),
         )

@@ -7,6 +7,8 @@ to the grantee only, so it works from any stack that may reference this function
 
 from __future__ import annotations
 
+import json
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
@@ -15,7 +17,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 
-from constructs import Construct, IValidation
+from constructs import Construct, IConstruct, IValidation
 from durable_runtime import contract
 
 from . import _nag, _perms
@@ -296,7 +298,7 @@ class _PolicyPrincipal:
         self.policy = policy
 
     @classmethod
-    def of(cls, caller: DurableFunction, target: Construct) -> _PolicyPrincipal:
+    def of(cls, caller: DurableFunction, target: IConstruct) -> _PolicyPrincipal:
         """The caller's role, granting into a new policy `Invokes<target id>` in the caller's scope."""
         role = caller.function.role
         assert role is not None  # DurableFunction always has one
@@ -368,16 +370,17 @@ def _unique_id(scope: Construct, wanted: str) -> str:
     return candidate
 
 
+# The journal table each client function was given, as the template spells it: a client talks to one engine.
+_client_journals: weakref.WeakKeyDictionary[lambda_.Function, str] = weakref.WeakKeyDictionary()
+
+
 def _set_environment(function: lambda_.Function, variables: dict[str, str]) -> None:
-    """Set `variables` on `function`, refusing to point a variable it already has somewhere else."""
-    stack = cdk.Stack.of(function)
-    cfn = function.node.default_child
-    rendered = stack.resolve(cfn.environment) if isinstance(cfn, lambda_.CfnFunction) else None
-    current = (rendered or {}).get("Variables", {})
+    """Set `variables` on `function`, refusing to point it at a second engine's journal."""
+    journal = json.dumps(cdk.Stack.of(function).resolve(variables[contract.ENV_JOURNAL_TABLE]), sort_keys=True)
+    if _client_journals.setdefault(function, journal) != journal:
+        raise DurableValidationError(
+            f"{function.node.path} already has {contract.ENV_JOURNAL_TABLE} set to another engine's journal: a "
+            "DurableClient talks to one engine, so give each engine's functions clients of their own"
+        )
     for name, value in variables.items():
-        if name in current and current[name] != stack.resolve(value):
-            raise DurableValidationError(
-                f"{function.node.path} already has {name} set to another engine's resource: a DurableClient talks "
-                "to one engine, so give each engine's functions clients of their own"
-            )
         function.add_environment(name, value)

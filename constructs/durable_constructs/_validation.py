@@ -17,9 +17,9 @@ MIN_MEMORY_MB = 128
 MAX_MEMORY_MB = 10_240
 MAX_RETENTION_DAYS = 90
 # One invocation must hold a cold start (the runtime layer and boto3 clients: 1 to 3 s), the journal read and the
-# lease write, some work, and the write that suspends before Lambda's limit (the runtime keeps a margin for it, a
-# part of short timeouts). Below 10 s little or nothing is left for the handler, and an execution loops without
-# progress; the default, 5 minutes, is what the kit is tested with.
+# lease write, some work, and the write that suspends before Lambda's limit (the runtime keeps back up to a fifth of
+# the invocation for it). Below 10 s a cold invocation has little or nothing left for the handler and an execution
+# ends without progress; the default, 5 minutes, is what the kit is tested with.
 MIN_FUNCTION_TIMEOUT_SECONDS = 10
 MAX_FUNCTION_TIMEOUT_SECONDS = 900
 # The runtime layer uses Python 3.11 syntax and standard library (datetime.UTC, ExceptionGroup).

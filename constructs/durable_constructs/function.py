@@ -246,7 +246,8 @@ class DurableFunction(DurableFunctionBase):
             environment={**self._durable_environment(), **environment},
             # Every short timer is a message this function sends to its own queue, which invokes it again, and
             # Lambda would stop such a chain after about 16 rounds (its loop detection terminates by default). The
-            # runtime keeps its own guard against runaway loops: timers and resumes only for recorded suspensions.
+            # runtime keeps its own guard: a timer follows only a recorded suspension, and the resumes it gives itself
+            # without progress (rechecks) count their hops in the envelope (contract.ENVELOPE_HOPS) and stop.
             recursive_loop=lambda_.RecursiveLoop.ALLOW,
             # Old versions keep running the executions pinned to them, so they (and their async configs) stay.
             current_version_options=lambda_.VersionOptions(removal_policy=cdk.RemovalPolicy.RETAIN, **async_config),

@@ -77,7 +77,7 @@ def create_resources(stack: Stack, session: Any) -> None:
         name = stack.name(logical_id, 64)
         stack.refs[logical_id] = name
         stack.attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-    for logical_id in stack.of_type("AWS::ApiGateway::RestApi"):
+    for logical_id in (*stack.of_type("AWS::ApiGateway::RestApi"), *stack.of_type("AWS::ApiGatewayV2::Api")):
         stack.refs[logical_id] = "a1b2c3d4e5"
     _create_tables(stack, session.client("dynamodb"))
     _create_queues(stack, session.client("sqs"))

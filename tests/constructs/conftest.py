@@ -23,11 +23,20 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
+from durable_constructs import DurableEngine
+
 REPO = Path(__file__).resolve().parents[2]
 CDK_CONTEXT: dict[str, Any] = json.loads((REPO / "cdk.json").read_text())["context"]
+_CODE = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
 
 
 @dataclass
@@ -88,6 +97,55 @@ def _synthesize(
 def synthesize() -> Callable[..., Synthesized]:
     """`synthesize(outdir, build, nag=True)`: build a stack in a fresh app and synthesize it."""
     return _synthesize
+
+
+def _engines(app: cdk.App) -> tuple[cdk.Stack, dict[str, Any]]:
+    stack = cdk.Stack(app, "Engines")
+    default = DurableEngine(stack, "Default")
+    orders = default.add_function("Orders", handler="index.handler", code=_CODE)
+
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    topic = sns.Topic(stack, "AlarmTopic", master_key=key, enforce_ssl=True)
+    access_logs = s3.Bucket(stack, "AccessLogs", enforce_ssl=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL)
+    cdk.Validations.of(access_logs).acknowledge(
+        cdk.Acknowledgment(id="AwsSolutions-S1", reason="This is the test stack's access log bucket itself.")
+    )
+    custom = DurableEngine(
+        stack,
+        "Custom",
+        encryption_key=key,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+        deletion_protection=True,
+        callback_iam_auth=True,
+        callback_throttling_rate_limit=10,
+        callback_throttling_burst_limit=20,
+        log_retention=logs.RetentionDays.ONE_WEEK,
+        alarm_topic=topic,
+        payload_access_logs_bucket=access_logs,
+    )
+    refunds = custom.add_function(
+        "Refunds",
+        handler="index.handler",
+        code=_CODE,
+        execution_timeout=cdk.Duration.days(30),
+        retention=cdk.Duration.days(7),
+    )
+    # Across engines: a child of orders (default engine) wakes refunds through the default engine's relay.
+    orders.grant_invoke(refunds)
+    caller = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())
+    custom.grant_send_callback(caller)
+    objects = {"default": default, "custom": custom, "orders": orders, "refunds": refunds, "key": key}
+    return stack, {**objects, "topic": topic, "caller": caller, "access_logs": access_logs}
+
+
+@pytest.fixture(scope="session")
+def engines(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """Two engines in one stack, synthesized once per test process (test_engine*.py).
+
+    "Default" with every default and a function; "Custom" with every option set (customer key, IAM-authorized
+    callbacks, throttling, log retention, alarm topic, payload access logs) and a function of its own.
+    """
+    return _synthesize(tmp_path_factory.mktemp("engines"), _engines)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from durable_constructs.layer import runtime_package_directory
+from durable_runtime import contract
 
 if TYPE_CHECKING:
     from conftest import Synthesized
@@ -94,7 +95,12 @@ def test_journal_keys_written_are_exactly_those_the_leading_keys_grant_allows(
 
     assert function["journal_keys"], "the workflow wrote no journal records"
     assert function["keys_outside_policy"] == []
-    assert function["listing_keys"] == [function["function_arn"]]  # what grant_read_history's index grant names
+    # The listing index's keys are the function's ARN and a shard: what grant_read_history's index grant allows.
+    assert function["listing_keys"]
+    assert all(
+        key.startswith(function["function_arn"] + contract.LIST_INDEX_SHARD_SEPARATOR)
+        for key in function["listing_keys"]
+    )
 
 
 def test_callback_handler_environment_builds_the_runtimes_services(report: dict[str, Any]) -> None:

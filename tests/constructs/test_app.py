@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from durable_constructs import DurableEngine
+
 if TYPE_CHECKING:
     from conftest import Synthesized
 
@@ -45,6 +47,14 @@ def test_stack_outputs_the_callback_url_journal_table_and_aliases(example_app: S
     assert outputs["CallbackBaseUrl"]["Value"] == {
         "Fn::Join": ["", ["https://", api, ".execute-api.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]
     }
+
+
+def test_the_stacks_engine_has_the_default_id(example_app: Synthesized) -> None:
+    engine = example_app.stack.order_workflow.engine  # type: ignore[attr-defined]
+
+    # A public contract: the README tells users adopting this engine to define it under this id, or lose its table.
+    assert DurableEngine.DEFAULT_ID == "DurableEngine"
+    assert engine.node.path == f"DurableWorkflowStack/{DurableEngine.DEFAULT_ID}"
 
 
 def test_both_workflows_share_one_engine(example_app: Synthesized) -> None:

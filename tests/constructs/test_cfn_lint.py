@@ -1,30 +1,20 @@
 """cfn-lint (CloudFormation's own linter, with its resource schemas) finds no error in the synthesized templates.
 
 cdk-nag checks practice; cfn-lint checks that CloudFormation would accept the template: property types and values,
-allowed combinations, references, and what each region offers. Two templates: the example app as `cdk synth`
-writes it, and an engine with every option on (customer key, IAM-authorized callbacks, alarm topic, access logs).
+allowed combinations, references, and what each region offers. Two templates, both synthesized once per test
+process by conftest: the example app as `cdk synth` writes it, and `engines`, an engine with every default next to
+one with every option on (customer key, IAM-authorized callbacks, alarm topic, payload access logs).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from cfnlint.api import ManualArgs, lint_file
 
-from durable_constructs import DurableEngine
-
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from cfnlint.match import Match
     from conftest import Synthesized
 
@@ -41,38 +31,6 @@ ACCEPTED_WARNINGS = {
 IGNORED_CHECKS = ["I1022"]
 
 
-def _configured_engine(app: cdk.App) -> tuple[cdk.Stack, dict[str, Any]]:
-    stack = cdk.Stack(app, "ConfiguredEngine")
-    key = kms.Key(stack, "Key", enable_key_rotation=True)
-    access_logs = s3.Bucket(stack, "AccessLogs", enforce_ssl=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL)
-    cdk.Validations.of(access_logs).acknowledge(
-        cdk.Acknowledgment(id="AwsSolutions-S1", reason="This is the test stack's access log bucket itself.")
-    )
-    engine = DurableEngine(
-        stack,
-        DurableEngine.DEFAULT_ID,
-        encryption_key=key,
-        deletion_protection=True,
-        callback_iam_auth=True,
-        log_retention=logs.RetentionDays.ONE_WEEK,
-        alarm_topic=sns.Topic(stack, "AlarmTopic", master_key=key, enforce_ssl=True),
-        payload_access_logs_bucket=access_logs,
-    )
-    engine.add_function(
-        "Orders",
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return event\n"),
-        execution_timeout=cdk.Duration.days(30),
-    )
-    engine.grant_send_callback(iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal()))
-    return stack, {"engine": engine}
-
-
-@pytest.fixture(scope="module")
-def configured_engine(tmp_path_factory: pytest.TempPathFactory, synthesize: Callable[..., Synthesized]) -> Synthesized:
-    return synthesize(tmp_path_factory.mktemp("configured-engine"), _configured_engine)
-
-
 def _lint(synth: Synthesized) -> list[Match]:
     template = Path(synth.outdir, synth.stack.template_file)
     return lint_file(template, ManualArgs(regions=REGIONS, include_checks=["I"], ignore_checks=IGNORED_CHECKS))
@@ -82,7 +40,7 @@ def _describe(matches: list[Match]) -> list[str]:
     return [f"{m.rule.id} {'/'.join(map(str, m.path))}: {m.message}" for m in matches]
 
 
-@pytest.mark.parametrize("stack", ["example_app", "configured_engine"])
+@pytest.mark.parametrize("stack", ["example_app", "engines"])
 def test_cfn_lint_finds_no_error_and_only_accepted_warnings(
     stack: str, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -465,7 +465,11 @@ def test_bad_input_fails_at_synth_time_showing_value_and_range(props: dict[str, 
 def test_the_shortest_timeout_is_accepted(synth: Synthesized) -> None:
     stack = cdk.Stack(cdk.App(), "Short")
     short = DurableFunction(
-        stack, "Short", handler="index.handler", code=lambda_.Code.from_inline("x = 1"), timeout=cdk.Duration.seconds(10)
+        stack,
+        "Short",
+        handler="index.handler",
+        code=lambda_.Code.from_inline("x = 1"),
+        timeout=cdk.Duration.seconds(10),
     )
 
     assert short.function.timeout is not None

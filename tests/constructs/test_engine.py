@@ -1,4 +1,7 @@
-"""DurableEngine: journal, outbox relay, payloads, dead letters, callback API and alarms, default and configured."""
+"""DurableEngine: journal, outbox relay, payloads, dead letters, alarms and construct ids, default and configured.
+
+The stack is conftest's `engines`; the callback endpoint's tests are in test_engine_callbacks.py.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,8 @@ from typing import TYPE_CHECKING, Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match
 
@@ -23,58 +22,16 @@ from durable_constructs._outbox import OutboxRelay
 from durable_runtime import contract
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from conftest import Synthesized
 
-CODE = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
 LAYER_ARN = "arn:aws:lambda:eu-west-1:123456789012:layer:durable-runtime:1"
 # What a Lambda event source mapping needs to read a stream (AWS's documented four actions).
 _STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams")
 
 
-def _build(app: cdk.App) -> tuple[cdk.Stack, dict[str, Any]]:
-    stack = cdk.Stack(app, "Engines")
-    default = DurableEngine(stack, "Default")
-    orders = default.add_function("Orders", handler="index.handler", code=CODE)
-
-    key = kms.Key(stack, "Key", enable_key_rotation=True)
-    topic = sns.Topic(stack, "AlarmTopic", master_key=key, enforce_ssl=True)
-    access_logs = s3.Bucket(stack, "AccessLogs", enforce_ssl=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL)
-    cdk.Validations.of(access_logs).acknowledge(
-        cdk.Acknowledgment(id="AwsSolutions-S1", reason="This is the test stack's access log bucket itself.")
-    )
-    custom = DurableEngine(
-        stack,
-        "Custom",
-        encryption_key=key,
-        removal_policy=cdk.RemovalPolicy.DESTROY,
-        deletion_protection=True,
-        callback_iam_auth=True,
-        callback_throttling_rate_limit=10,
-        callback_throttling_burst_limit=20,
-        log_retention=logs.RetentionDays.ONE_WEEK,
-        alarm_topic=topic,
-        payload_access_logs_bucket=access_logs,
-    )
-    refunds = custom.add_function(
-        "Refunds",
-        handler="index.handler",
-        code=CODE,
-        execution_timeout=cdk.Duration.days(30),
-        retention=cdk.Duration.days(7),
-    )
-    # Across engines: a child of orders (default engine) wakes refunds through the default engine's relay.
-    orders.grant_invoke(refunds)
-    caller = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())
-    custom.grant_send_callback(caller)
-    objects = {"default": default, "custom": custom, "orders": orders, "refunds": refunds, "key": key}
-    return stack, {**objects, "topic": topic, "caller": caller, "access_logs": access_logs}
-
-
 @pytest.fixture(scope="module")
-def synth(tmp_path_factory: pytest.TempPathFactory, synthesize: Callable[..., Synthesized]) -> Synthesized:
-    return synthesize(tmp_path_factory.mktemp("engine"), _build)
+def synth(engines: Synthesized) -> Synthesized:
+    return engines
 
 
 def _one(synth: Synthesized, construct: Any) -> dict[str, Any]:
@@ -87,6 +44,21 @@ def _ref(synth: Synthesized, construct: Any) -> dict[str, str]:
 
 def _arn(synth: Synthesized, construct: Any) -> dict[str, list[str]]:
     return {"Fn::GetAtt": [synth.logical_id(construct), "Arn"]}
+
+
+def _statements(synth: Synthesized, role: Any) -> list[dict[str, Any]]:
+    role_id = synth.logical_id(role)
+    return [
+        statement
+        for policy in synth.of_type("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return sorted([actions] if isinstance(actions, str) else actions)
 
 
 # region journal
@@ -236,219 +208,6 @@ def test_dead_letter_queue_is_encrypted_tls_only_and_keeps_messages_14_days(synt
                 ]
             },
         },
-    )
-
-
-# endregion
-
-
-# region callback API
-def _of_api(synth: Synthesized, engine: DurableEngine, resource_type: str) -> dict[str, dict[str, Any]]:
-    """The resources of `resource_type` that belong to the engine's HTTP API."""
-    api = _ref(synth, engine.api)
-    return {k: v["Properties"] for k, v in synth.of_type(resource_type).items() if v["Properties"]["ApiId"] == api}
-
-
-def _routes(synth: Synthesized, engine: DurableEngine) -> dict[str, dict[str, Any]]:
-    return {route["RouteKey"]: route for route in _of_api(synth, engine, "AWS::ApiGatewayV2::Route").values()}
-
-
-def test_callback_api_is_an_http_api(synth: Synthesized) -> None:
-    # An HTTP API's access logs need no account-wide API Gateway CloudWatch role (a REST API stage's do).
-    assert not synth.of_type("AWS::ApiGateway::RestApi")
-    assert not synth.of_type("AWS::ApiGateway::Account")
-    for engine in ("default", "custom"):
-        api = _one(synth, synth.objects[engine].api)
-        assert (api["Type"], api["Properties"]["ProtocolType"]) == ("AWS::ApiGatewayV2::Api", "HTTP")
-        assert "DisableExecuteApiEndpoint" not in api["Properties"]
-
-
-def test_callback_api_has_exactly_the_three_post_routes_to_one_handler(synth: Synthesized) -> None:
-    engine = synth.objects["default"]
-    routes = _routes(synth, engine)
-
-    prefix = contract.CALLBACK_ROUTE_PREFIX
-    assert sorted(routes) == sorted(f"POST {prefix}/{{CallbackId}}/{action}" for action in contract.CALLBACK_ACTIONS)
-    (integration_id, integration), *others = _of_api(synth, engine, "AWS::ApiGatewayV2::Integration").items()
-    assert not others
-    # Payload format 1.0: the REST-style proxy event (httpMethod, path, pathParameters) the handler parses.
-    assert integration == {
-        "ApiId": _ref(synth, engine.api),
-        "IntegrationType": "AWS_PROXY",
-        "IntegrationUri": _arn(synth, engine.callback_handler),
-        "PayloadFormatVersion": "1.0",
-    }
-    for route in routes.values():
-        assert route["AuthorizationType"] == "NONE"  # the callback id is the capability
-        assert "AuthorizerId" not in route
-        assert route["Target"] == {"Fn::Join": ["", ["integrations/", {"Ref": integration_id}]]}
-
-
-def test_api_gateway_may_invoke_the_handler_on_the_callback_routes_only(synth: Synthesized) -> None:
-    engine = synth.objects["default"]
-    handler = _arn(synth, engine.callback_handler)
-    permissions = [
-        p["Properties"]
-        for p in synth.of_type("AWS::Lambda::Permission").values()
-        if p["Properties"]["FunctionName"] == handler
-    ]
-
-    assert {p["Principal"] for p in permissions} == {"apigateway.amazonaws.com"}
-    sources = sorted(p["SourceArn"]["Fn::Join"][1][-1] for p in permissions)
-    prefix = contract.CALLBACK_ROUTE_PREFIX
-    assert sources == sorted(f"/*/*{prefix}/{{CallbackId}}/{action}" for action in contract.CALLBACK_ACTIONS)
-
-
-def test_callback_api_can_require_iam_auth(synth: Synthesized) -> None:
-    routes = _routes(synth, synth.objects["custom"])
-
-    assert len(routes) == len(contract.CALLBACK_ACTIONS)
-    # HttpIamAuthorizer: SigV4 on every route, no authorizer resource.
-    assert {route["AuthorizationType"] for route in routes.values()} == {"AWS_IAM"}
-    assert not synth.of_type("AWS::ApiGatewayV2::Authorizer")
-
-
-@pytest.mark.parametrize(("engine", "rate", "burst", "retention"), [("default", 100, 200, 30), ("custom", 10, 20, 7)])
-def test_callback_stage_is_throttled_and_access_logged_without_callback_ids(
-    synth: Synthesized, engine: str, rate: int, burst: int, retention: int
-) -> None:
-    durable = synth.objects[engine]
-    (stage,) = _of_api(synth, durable, "AWS::ApiGatewayV2::Stage").values()
-
-    # $default: served at the API's root, so the path the handler receives carries no stage name.
-    assert (stage["StageName"], stage["AutoDeploy"]) == ("$default", True)
-    assert stage["DefaultRouteSettings"] == {
-        "DetailedMetricsEnabled": True,
-        "ThrottlingBurstLimit": burst,
-        "ThrottlingRateLimit": rate,
-    }
-    log_group = durable.node.find_child("Callbacks").node.find_child("AccessLogs")
-    assert stage["AccessLogSettings"]["DestinationArn"] == _arn(synth, log_group)
-    assert _one(synth, log_group)["Properties"]["RetentionInDays"] == retention
-    log_format = json.loads(stage["AccessLogSettings"]["Format"])
-    assert log_format["routeKey"] == "$context.routeKey"  # the route template, never the id
-    assert log_format["requestId"] == "$context.requestId"
-    assert not [value for value in log_format.values() if "path" in value.lower()]
-
-
-def test_callback_base_url_is_the_apis_default_endpoint(synth: Synthesized) -> None:
-    engine = synth.objects["default"]
-
-    assert synth.stack.resolve(engine.callback_base_url) == {
-        "Fn::Join": [
-            "",
-            [
-                "https://",
-                _ref(synth, engine.api),
-                ".execute-api.",
-                {"Ref": "AWS::Region"},
-                ".",
-                {"Ref": "AWS::URLSuffix"},
-            ],
-        ]
-    }
-
-
-def test_callback_handler_runs_the_layers_handler_with_the_engine_resources(synth: Synthesized) -> None:
-    engine = synth.objects["default"]
-    handler = _one(synth, engine.callback_handler)["Properties"]
-
-    assert handler["Handler"] == "durable_runtime.callbacks.api.handler"
-    assert handler["Layers"] == [_ref(synth, engine.layer)]
-    assert "durable_runtime.callbacks.api.handler" in handler["Code"]["ZipFile"]
-    assert (handler["Runtime"], handler["Architectures"]) == ("python3.13", ["arm64"])
-    assert handler["Environment"]["Variables"] == {
-        contract.ENV_JOURNAL_TABLE: _ref(synth, engine.journal),
-        contract.ENV_PAYLOAD_BUCKET: _ref(synth, engine.payload_bucket),
-    }
-
-
-def _statements(synth: Synthesized, role: Any) -> list[dict[str, Any]]:
-    role_id = synth.logical_id(role)
-    return [
-        statement
-        for policy in synth.of_type("AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
-def _actions(statement: dict[str, Any]) -> list[str]:
-    actions = statement["Action"]
-    return sorted([actions] if isinstance(actions, str) else actions)
-
-
-def test_callback_handler_invokes_no_function(synth: Synthesized) -> None:
-    for engine in ("default", "custom"):
-        statements = _statements(synth, synth.objects[engine].callback_handler.role)
-
-        assert statements, "the handler's role has no policy"
-        assert not [s for s in statements if any(a.startswith("lambda:") for a in _actions(s))]
-
-
-def test_callback_handler_only_reads_and_updates_operation_records_on_the_journal(synth: Synthesized) -> None:
-    engine = synth.objects["default"]
-    statements = _statements(synth, engine.callback_handler.role)
-
-    journal = {tuple(_actions(s)): s for s in statements if s["Resource"] == _arn(synth, engine.journal)}
-    assert set(journal) == {("dynamodb:GetItem", "dynamodb:Query"), ("dynamodb:UpdateItem",)}
-    # A callback id names an execution of any function sharing the engine: reads cannot be narrowed by key.
-    assert "Condition" not in journal[("dynamodb:GetItem", "dynamodb:Query")]
-    # Exactly the attributes the runtime's callback completion writes (tests/runtime/callbacks checks that side).
-    assert journal[("dynamodb:UpdateItem",)]["Condition"] == {
-        "ForAllValues:StringEquals": {"dynamodb:Attributes": list(contract.OPERATION_RECORD_ATTRIBUTES)}
-    }
-    assert not [s for s in statements if "dynamodb:PutItem" in _actions(s)]
-
-
-def test_callback_handler_only_writes_payloads(synth: Synthesized) -> None:
-    for engine in ("default", "custom"):
-        bucket = synth.objects[engine].payload_bucket
-        statements = _statements(synth, synth.objects[engine].callback_handler.role)
-
-        (payloads,) = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
-        assert (payloads["Action"], payloads["Resource"]) == (
-            "s3:PutObject",
-            {"Fn::Join": ["", [_arn(synth, bucket), f"/{contract.PAYLOAD_PREFIX}*"]]},
-        )
-
-
-def test_callback_handler_uses_the_customer_key_when_there_is_one(synth: Synthesized) -> None:
-    default = _statements(synth, synth.objects["default"].callback_handler.role)
-    custom = _statements(synth, synth.objects["custom"].callback_handler.role)
-
-    assert not [s for s in default if any(a.startswith("kms:") for a in _actions(s))]
-    (kms_use,) = [s for s in custom if any(a.startswith("kms:") for a in _actions(s))]
-    assert kms_use["Resource"] == _arn(synth, synth.objects["key"])
-
-
-def test_grant_send_callback_allows_post_on_the_callback_routes_only(synth: Synthesized) -> None:
-    (statement,) = _statements(synth, synth.objects["caller"])
-
-    assert statement["Action"] == "execute-api:Invoke"
-    api = _ref(synth, synth.objects["custom"].api)
-    assert sorted(statement["Resource"], key=json.dumps) == sorted(
-        (
-            {
-                "Fn::Join": [
-                    "",
-                    [
-                        "arn:",
-                        {"Ref": "AWS::Partition"},
-                        ":execute-api:",
-                        {"Ref": "AWS::Region"},
-                        ":",
-                        {"Ref": "AWS::AccountId"},
-                        ":",
-                        api,
-                        # Any stage (the API has the one), POST, any callback id, one action.
-                        f"/*/POST{contract.CALLBACK_ROUTE_PREFIX}/*/{action}",
-                    ],
-                ]
-            }
-            for action in contract.CALLBACK_ACTIONS
-        ),
-        key=json.dumps,
     )
 
 
