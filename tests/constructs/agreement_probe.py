@@ -6,7 +6,10 @@ directory and the functions' code asset: what is imported is what Lambda would l
 
 A tiny stand-in for CloudFormation: it gives unnamed resources deterministic names, creates the journal table,
 queues, bucket, schedule groups and roles with the template's properties, and resolves Ref / Fn::GetAtt /
-Fn::Join in the functions' environments to those concrete values.
+Fn::Join in the functions' environments and the roles' policies to those concrete values.
+
+Every call the runtime makes is authorized against the acting role's policies from the template
+(iam_enforcement.py, iam_policy.py, iam_requests.py, next to this file): a missing grant is an AccessDenied here.
 """
 
 from __future__ import annotations
@@ -14,10 +17,16 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from iam_policy import string_like
+from iam_requests import Account, KeySchema
+
+if TYPE_CHECKING:
+    # Imported at run time only once the runtime is loaded from the layer (they import durable_runtime).
+    from iam_enforcement import Enforcer, Principal
 
 REGION = "us-west-2"
 ACCOUNT = "123456789012"
@@ -61,9 +70,14 @@ class Stack:
         if not isinstance(value, dict):
             return value
         if "Ref" in value:
-            return PSEUDO.get(value["Ref"]) or self.refs[value["Ref"]]
+            found = PSEUDO.get(value["Ref"]) or self.refs.get(value["Ref"])
+            if found is None:
+                raise KeyError(f"the probe gives {value['Ref']} ({self.resources[value['Ref']]['Type']}) no Ref")
+            return found
         if "Fn::GetAtt" in value:
             logical_id, attribute = value["Fn::GetAtt"]
+            if (logical_id, attribute) not in self.attributes:
+                raise KeyError(f"the probe gives {logical_id} no {attribute}")
             return self.attributes[(logical_id, attribute)]
         if "Fn::Join" in value:
             delimiter, items = value["Fn::Join"]
@@ -77,8 +91,15 @@ def create_resources(stack: Stack, session: Any) -> None:
         name = stack.name(logical_id, 64)
         stack.refs[logical_id] = name
         stack.attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    for logical_id, alias in stack.of_type("AWS::Lambda::Alias").items():
+        function = stack.resolve(alias["Properties"]["FunctionName"])
+        stack.refs[logical_id] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}:{alias['Properties']['Name']}"
     for logical_id in (*stack.of_type("AWS::ApiGateway::RestApi"), *stack.of_type("AWS::ApiGatewayV2::Api")):
         stack.refs[logical_id] = "a1b2c3d4e5"
+    for logical_id in stack.of_type("AWS::Logs::LogGroup"):
+        name = f"/aws/{stack.name(logical_id, 200)}"
+        stack.refs[logical_id] = name
+        stack.attributes[(logical_id, "Arn")] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
     _create_tables(stack, session.client("dynamodb"))
     _create_queues(stack, session.client("sqs"))
     for logical_id in stack.of_type("AWS::S3::Bucket"):
@@ -154,69 +175,94 @@ def leading_keys(stack: Stack, function_id: str) -> list[str]:
     return patterns
 
 
-def string_like(pattern: str) -> re.Pattern[str]:
-    """IAM's StringLike: `*` is any run of characters, `?` any one character."""
-    return re.compile("".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern) + r"\Z")
+def account_of(stack: Stack) -> Account:
+    """Where the runtime's calls go, and each journal table's key schema, for mapping calls to IAM requests."""
+    tables = {}
+    for logical_id, table in stack.of_type("AWS::DynamoDB::Table").items():
+        props = table["Properties"]
+        keys = {key["KeyType"]: key["AttributeName"] for key in props["KeySchema"]}
+        indexes = {
+            index["IndexName"]: next(k["AttributeName"] for k in index["KeySchema"] if k["KeyType"] == "HASH")
+            for index in props.get("GlobalSecondaryIndexes", [])
+        }
+        tables[stack.refs[logical_id]] = KeySchema(keys["HASH"], keys.get("RANGE"), indexes)
+    return Account(region=REGION, account=ACCOUNT, tables=tables)
 
 
-def run_order(runner: Any) -> dict[str, Any]:
-    order = {"order_id": "order-1", "items": [{"sku": "mug", "quantity": 2, "unit_price_cents": 1250}]}
-    result = runner.run(input=json.dumps(order))
-    return {"status": result.status.value, "result": json.loads(result.result or "null")}
+def principals_of(stack: Stack, function_ids: list[str]) -> dict[str, Principal]:
+    """Each function's role as a principal, named by the function's logical id, with the role's policies."""
+    from iam_enforcement import Principal, role_policies
+
+    principals = {}
+    for function_id in function_ids:
+        role_id = stack.resources[function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+        policies = role_policies(stack.resources, role_id, stack.resolve)
+        principals[function_id] = Principal(function_id, stack.attributes[(role_id, "Arn")], policies)
+    return principals
 
 
-def run_fraud_review(runner: Any) -> dict[str, Any]:
-    arn = runner.run_async(input=json.dumps({"order_id": "order-7", "amount_cents": 990}))
-    callback_id = runner.wait_for_callback(arn, "fraud_review")
-    runner.send_callback_success(callback_id, b'{"decision": "approve"}')
-    result = runner.wait_for_result(arn)
-    return {"status": result.status.value, "result": json.loads(result.result or "null")}
+def run_workflows(stack: Stack, request: dict[str, Any], enforcer: Enforcer) -> dict[str, Any]:
+    """Every workflow, each in a runner of its own (one timer queue per runner), with IAM enforced."""
+    import agreement_workflows as workflows
 
-
-WORKFLOWS = {"order_workflow": run_order, "fraud_review": run_fraud_review}
-
-
-def run_function(stack: Stack, logical_id: str, code_dir: Path) -> dict[str, Any]:
-    """Run one function's workflow through the local runner, on the resources its environment names."""
     from durable_runtime import contract as c
-    from durable_runtime.testing import DurableFunctionTestRunner
 
-    props = stack.resources[logical_id]["Properties"]
-    environment = {key: str(stack.resolve(value)) for key, value in props["Environment"]["Variables"].items()}
-    module_name, function_name = props["Handler"].rsplit(".", 1)
-    module = importlib.import_module(module_name)
-    assert Path(module.__file__ or "").is_relative_to(code_dir), module.__file__
-    with DurableFunctionTestRunner(
-        getattr(module, function_name),
-        function_name=stack.refs[logical_id],
-        execution_timeout=int(environment[c.ENV_EXECUTION_TIMEOUT_SECONDS]),
-        environment=environment,
+    engine = [
+        logical_id
+        for logical_id, function in stack.of_type("AWS::Lambda::Function").items()
+        if function["Properties"]["Handler"] in (c.CALLBACK_HANDLER, c.OUTBOX_HANDLER)
+    ]
+    functions: dict[str, str] = request["functions"]
+    setting = workflows.Setting(
+        stack=stack,
+        enforcer=enforcer,
+        functions=functions,
+        code_dir=Path(request["code"]),
+        principals=principals_of(stack, [*functions.values(), *engine]),
         region=REGION,
-        account_id=ACCOUNT,
-    ) as runner:
-        outcome = WORKFLOWS[module_name](runner)
-        items = runner.scan_table()
-    patterns = [string_like(p) for p in leading_keys(stack, logical_id)]
+        account=ACCOUNT,
+    )
+    report: dict[str, Any] = {"runs": {}, "functions": {}}
+    plan = (
+        ("order_workflow", workflows.run_order, ("order_workflow",)),
+        ("fraud_review", workflows.run_fraud_reviews, ("fraud_review",)),
+        ("monthly_report", workflows.run_monthly_report, ("monthly_report", "report_renderer")),
+    )
+    for name, run, examples in plan:
+        with setting.runner(*examples) as runner:
+            try:
+                report["runs"][name] = run(setting, runner)
+            except Exception as error:  # noqa: BLE001 - reported: the test names the run, and the denials say why
+                report["runs"][name] = {"error": f"{type(error).__name__}: {error}"}
+            items = runner.scan_table()
+        for example in examples:
+            report["functions"][example] = journal_report(stack, functions[example], items)
+    return report
+
+
+def journal_report(stack: Stack, logical_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The journal keys a function's executions wrote, and whether its LeadingKeys grant covers each."""
+    from durable_runtime import contract as c
+
+    patterns = leading_keys(stack, logical_id)
     own = [i for i in items if f":function:{stack.refs[logical_id]}/" in i[c.PARTITION_KEY]["S"]]
     own_keys = {i[c.PARTITION_KEY]["S"] for i in own}
     return {
-        **outcome,
         "journal_keys": sorted(own_keys),
-        "keys_outside_policy": sorted(k for k in own_keys if not any(p.match(k) for p in patterns)),
+        "keys_outside_policy": sorted(k for k in own_keys if not any(string_like(p, k) for p in patterns)),
         "listing_keys": sorted({i[c.LIST_INDEX_PARTITION_KEY]["S"] for i in own if c.LIST_INDEX_PARTITION_KEY in i}),
         "function_arn": stack.attributes[(logical_id, "Arn")],
     }
 
 
-def callback_handler_services(stack: Stack) -> str:
-    """Build the callback handler's engine services from its environment in the template, as Lambda would."""
-    from durable_runtime import contract as c
+def services_build(stack: Stack, function_id: str) -> str:
+    """Build the engine services from a function's environment in the template, as the runtime would in Lambda.
+
+    For the callback handler and a DurableClient function: "ok", or the error the runtime would raise at start.
+    """
     from durable_runtime.engine.services import services_from_environment
 
-    (handler_id,) = [
-        k for k, v in stack.of_type("AWS::Lambda::Function").items() if v["Properties"]["Handler"] == c.CALLBACK_HANDLER
-    ]
-    variables = stack.resolve(stack.resources[handler_id]["Properties"]["Environment"]["Variables"])
+    variables = stack.resolve(stack.resources[function_id]["Properties"]["Environment"]["Variables"])
     # Lambda sets these in every function's environment.
     variables.update({"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION})
     saved = dict(os.environ)
@@ -246,19 +292,35 @@ def main(request_path: str) -> None:
     request = json.loads(Path(request_path).read_text())
     runtime = load_runtime(Path(request["layer_python"]), Path(request["runtime_source"]))
     import boto3
+    from iam_enforcement import Enforcer, Principals
     from moto import mock_aws
 
+    from durable_runtime import contract as c
+
     stack = Stack(json.loads(Path(request["template"]).read_text()), request["stack_name"])
-    report: dict[str, Any] = {"runtime_file": runtime.__file__, "functions": {}}
-    with mock_aws():
+    report: dict[str, Any] = {"runtime_file": runtime.__file__}
+    with mock_aws(), Principals() as principals:
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
         )
         create_resources(stack, session)
-        for logical_id, code_dir in request["functions"].items():
-            report["functions"][logical_id] = run_function(stack, logical_id, Path(code_dir))
-        report["callback_handler_services"] = callback_handler_services(stack)
+        enforcer = Enforcer(account_of(stack), principals)
+        report.update(run_workflows(stack, request, enforcer))
+        (callback_handler,) = [
+            k
+            for k, v in stack.of_type("AWS::Lambda::Function").items()
+            if v["Properties"]["Handler"] == c.CALLBACK_HANDLER
+        ]
+        report["services_build"] = {
+            "callback_handler": services_build(stack, callback_handler),
+            "order_desk": services_build(stack, request["functions"]["order_desk"]),
+        }
         report["engine_handlers"] = engine_handlers(stack)
+    report["enforcement"] = {
+        "denials": enforcer.denials,
+        "failures": enforcer.failures,
+        "allowed": {principal: sorted(requests) for principal, requests in enforcer.allowed.items()},
+    }
     layer = Path(request["layer_python"])
     report["modules_outside_layer"] = sorted(
         name
@@ -266,7 +328,7 @@ def main(request_path: str) -> None:
         if name.startswith("durable_runtime")
         and not name.startswith("durable_runtime.testing")
         and getattr(module, "__file__", None)
-        and not Path(module.__file__).is_relative_to(layer)
+        and not Path(str(module.__file__)).is_relative_to(layer)
     )
     assert not report["modules_outside_layer"], report["modules_outside_layer"]
     print(json.dumps(report))

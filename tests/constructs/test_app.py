@@ -35,13 +35,15 @@ def _rule(acknowledged_id: str) -> str:
     return match[1]
 
 
-def test_stack_outputs_the_callback_url_journal_table_and_aliases(example_app: Synthesized) -> None:
+def test_stack_outputs_the_callback_url_journal_table_aliases_and_desk(example_app: Synthesized) -> None:
     stack = example_app.stack
     outputs = example_app.template.to_json()["Outputs"]
 
     assert outputs["JournalTableName"]["Value"] == {"Ref": example_app.logical_id(stack.order_workflow.engine.journal)}  # type: ignore[attr-defined]
     assert outputs["OrderWorkflowAlias"]["Value"] == {"Ref": example_app.logical_id(stack.order_workflow.alias)}  # type: ignore[attr-defined]
     assert outputs["FraudReviewAlias"]["Value"] == {"Ref": example_app.logical_id(stack.fraud_review.alias)}  # type: ignore[attr-defined]
+    assert outputs["MonthlyReportAlias"]["Value"] == {"Ref": example_app.logical_id(stack.monthly_report.alias)}  # type: ignore[attr-defined]
+    assert outputs["OrderDeskFunctionName"]["Value"] == {"Ref": example_app.logical_id(stack.order_desk)}  # type: ignore[attr-defined]
     api = {"Ref": example_app.logical_id(stack.order_workflow.engine.api)}  # type: ignore[attr-defined]
     # The HTTP API's $default stage, at the API's root: no stage segment.
     assert outputs["CallbackBaseUrl"]["Value"] == {
@@ -57,14 +59,20 @@ def test_the_stacks_engine_has_the_default_id(example_app: Synthesized) -> None:
     assert engine.node.path == f"DurableWorkflowStack/{DurableEngine.DEFAULT_ID}"
 
 
-def test_both_workflows_share_one_engine(example_app: Synthesized) -> None:
+def test_every_workflow_and_the_desk_share_one_engine(example_app: Synthesized) -> None:
     handlers = sorted(
         f["Properties"]["Handler"]
         for f in example_app.of_type("AWS::Lambda::Function").values()
         if not f["Properties"]["Handler"].startswith("durable_runtime.")
     )
 
-    assert handlers == ["fraud_review.handler", "order_workflow.handler"]
+    assert handlers == [
+        "fraud_review.handler",
+        "monthly_report.handler",
+        "monthly_report.render",
+        "order_desk.handler",
+        "order_workflow.handler",
+    ]
     assert len(example_app.of_type("AWS::DynamoDB::Table")) == 1
     assert len(example_app.of_type("AWS::ApiGatewayV2::Api")) == 1
 
@@ -78,6 +86,7 @@ def test_workflow_code_holds_only_the_workflow_modules(example_app: Synthesized)
     files = {p.relative_to(code).as_posix() for p in code.rglob("*") if p.is_file()}
     assert "order_workflow.py" in files
     assert "fraud_review.py" in files, "examples/fraud_review.py is the fraud review workflow's handler module"
+    assert {"monthly_report.py", "order_desk.py"} <= files
     assert not {"demo.py", "__init__.py"} & files
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
 
