@@ -17,7 +17,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 
-from constructs import Construct, IConstruct, IValidation
+from constructs import Construct, IConstruct
 from durable_runtime import contract
 
 from . import _nag, _perms
@@ -205,20 +205,7 @@ class DurableFunctionBase(Construct):
                 f"resumes {caller.node.path} when a child closes; pass the relay's role ARN "
                 "(engine.outbox_relay.role.role_arn) to DurableFunction.from_function_attributes"
             )
-        versions = f"{caller.function_arn}:*"
-        policy = iam.Policy(
-            caller,
-            _unique_id(caller, f"ResumedBy{self.node.id}"),
-            roles=[self._relay_role],
-            statements=[iam.PolicyStatement(actions=list(_perms.INVOKE), resources=[versions])],
-        )
-        acknowledge_wildcards(
-            policy,
-            [versions],
-            "A child execution's close resumes its parent on the version the parent is pinned to: the child's "
-            "engine's outbox relay invokes the calling durable function's versions (<function ARN>:*).",
-        )
-        return policy
+        return relay_resume_policy(caller, self._relay_role, self.node.id)
 
     # endregion
 
@@ -337,29 +324,41 @@ class _PolicyPrincipal:
 def _acknowledge(grantee: iam.IGrantable, resources: list[str], reason: str) -> None:
     principal = grantee.grant_principal
     if isinstance(principal, _PolicyPrincipal):
-        acknowledge_wildcards(principal.policy, resources, reason)
+        _nag.acknowledge_wildcard_resources(principal.policy, resources, reason)
     elif isinstance(principal, Construct):
-        acknowledge_wildcards(principal, resources, reason)
+        _nag.acknowledge_wildcard_resources(principal, resources, reason)
 
 
-def acknowledge_wildcards(construct: Construct, resources: list[str], reason: str) -> None:
-    """Acknowledge IAM5 for `resources` in `construct`'s policies, named as the synthesized template names them.
+def relay_resume_policy(caller: DurableFunction, relay_role: iam.IRole, source_id: str) -> iam.Policy:
+    """A policy in `caller`'s stack letting an outbox relay (of a stack that must not name `caller`) resume it.
 
-    A resource of another stack appears there as an import (Fn::ImportValue), which exists only once the app's
-    cross-stack references are resolved: tree validation runs after that, so the acknowledgment is made then.
+    The relay invokes the version the execution is pinned to. The policy names the relay's role, so the caller's
+    stack depends on the relay's, the direction it depends on already for the engine it uses. Asking again for the
+    same caller and relay returns the first policy.
     """
-    construct.node.add_validation(_AcknowledgeWhenResolved(construct, resources, reason))
+    policies = _resume_policies.setdefault(caller, {})
+    known = policies.get(relay_role.node.path)
+    if known is not None:
+        return known
+    versions = f"{caller.function_arn}:*"
+    policy = iam.Policy(
+        caller,
+        _unique_id(caller, f"ResumedBy{source_id}"),
+        roles=[relay_role],
+        statements=[iam.PolicyStatement(actions=list(_perms.INVOKE), resources=[versions])],
+    )
+    _nag.acknowledge_wildcard_resources(
+        policy,
+        [versions],
+        "A wake resumes its execution on the version it is pinned to: the outbox relay of the journal the "
+        "function's executions (or its children) write to invokes its versions (<function ARN>:*).",
+    )
+    policies[relay_role.node.path] = policy
+    return policy
 
 
-@jsii.implements(IValidation)
-class _AcknowledgeWhenResolved:
-    def __init__(self, construct: Construct, resources: list[str], reason: str) -> None:
-        self._construct, self._resources, self._reason = construct, resources, reason
-
-    def validate(self) -> list[str]:
-        """Acknowledge, and report nothing."""
-        _nag.acknowledge_wildcard_resources(self._construct, self._resources, self._reason)
-        return []
+# The policies letting outbox relays of other stacks resume each caller, by the relay role's construct path.
+_resume_policies: weakref.WeakKeyDictionary[DurableFunction, dict[str, iam.Policy]] = weakref.WeakKeyDictionary()
 
 
 def _unique_id(scope: Construct, wanted: str) -> str:

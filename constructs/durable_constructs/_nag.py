@@ -11,8 +11,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
+import jsii
 
-from constructs import Construct
+from constructs import Construct, IValidation
 
 if TYPE_CHECKING:
     from constructs import IConstruct
@@ -26,11 +27,16 @@ def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
 
 
 def acknowledge_wildcard_resources(construct: IConstruct, resources: list[str], reason: str) -> None:
-    """Acknowledge AwsSolutions-IAM5 for exactly these resource ARNs (tokens allowed) in `construct`'s policies."""
-    stack = cdk.Stack.of(construct)
-    for resource in resources:
-        finding = f"Resource::{_flatten(stack.resolve(resource))}"
-        acknowledge(construct, f"IAM5[{finding}]", reason)
+    """Acknowledge AwsSolutions-IAM5 for exactly these resource ARNs (tokens allowed) in `construct`'s policies.
+
+    The finding names a resource as the synthesized template spells it, and a resource of another stack is spelt
+    as an import (Fn::ImportValue) only once the app's cross-stack references are resolved: tree validation runs
+    after that, so the acknowledgment is made again then. (The one made now is what the template's metadata
+    records as its audit trail.)
+    """
+    acknowledgment = _AcknowledgeWhenResolved(construct, resources, reason)
+    acknowledgment.validate()
+    construct.node.add_validation(acknowledgment)
 
 
 def acknowledge_grant(grantee: Any, resources: list[str], reason: str) -> None:
@@ -38,6 +44,20 @@ def acknowledge_grant(grantee: Any, resources: list[str], reason: str) -> None:
     principal = grantee.grant_principal
     if isinstance(principal, Construct):
         acknowledge_wildcard_resources(principal, resources, reason)
+
+
+@jsii.implements(IValidation)
+class _AcknowledgeWhenResolved:
+    def __init__(self, construct: IConstruct, resources: list[str], reason: str) -> None:
+        self._construct, self._resources, self._reason = construct, resources, reason
+
+    def validate(self) -> list[str]:
+        """Acknowledge, and report nothing."""
+        stack = cdk.Stack.of(self._construct)
+        for resource in self._resources:
+            finding = f"Resource::{_flatten(stack.resolve(resource))}"
+            acknowledge(self._construct, f"IAM5[{finding}]", self._reason)
+        return []
 
 
 def _flatten(node: Any) -> str:

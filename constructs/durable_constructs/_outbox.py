@@ -91,7 +91,8 @@ class OutboxRelay(Construct):
             self._acknowledge_queue_key_grants(role)
         # Separate from the role's default policy, which the function depends on: functions register after the
         # relay exists, and their ARNs must not become dependencies of the relay function itself.
-        self.resume_policy = iam.Policy(self, "ResumePolicy", roles=[role])
+        # Created with the first function of the relay's stack (CDK refuses an empty policy that is depended on).
+        self.resume_policy: iam.Policy | None = None
         self._resume = iam.PolicyStatement(actions=list(_perms.INVOKE))
         self._resumed: set[str] = set()
         self.mapping = self._mapping(stream_arn, dead_letter_queue)
@@ -101,8 +102,12 @@ class OutboxRelay(Construct):
         versions = f"{function.function_arn}:*"
         if versions in self._resumed:
             return
-        if not self._resumed:
-            self.resume_policy.add_statements(self._resume)
+        if self.resume_policy is None:
+            role = self.function.role
+            assert role is not None  # layer_function gives the relay its role
+            self.resume_policy = iam.Policy(self, "ResumePolicy", roles=[role], statements=[self._resume])
+            # Records flow only once the relay may invoke the functions they wake.
+            self.mapping.node.add_dependency(self.resume_policy)
         self._resumed.add(versions)
         self._resume.add_resources(versions)
         _nag.acknowledge_wildcard_resources(
@@ -135,9 +140,6 @@ class OutboxRelay(Construct):
             max_record_age=MAX_RECORD_AGE,
             on_failure=event_sources.SqsDlq(dead_letter_queue),
         )
-        # Records flow only once the relay may invoke the functions they wake (a policy with no function yet
-        # materializes nothing, and then adds no dependency).
-        mapping.node.add_dependency(self.resume_policy)
         return mapping
 
     @staticmethod

@@ -18,6 +18,7 @@ from .engine import queue_encryption
 if TYPE_CHECKING:
     from constructs import Construct
 
+    from ._engine_import import ImportedDurableEngine
     from .engine import DurableEngine
 
 # Lambda's longest function timeout: the visibility timeout used when the function's timeout is a token.
@@ -33,7 +34,9 @@ class Timers:
     scheduler_role: iam.Role
 
 
-def define_timers(scope: Construct, engine: DurableEngine, function_timeout: cdk.Duration) -> Timers:
+def define_timers(
+    scope: Construct, engine: DurableEngine | ImportedDurableEngine, function_timeout: cdk.Duration
+) -> Timers:
     """Each function has its own queue: its event source then only ever receives its own executions' timers.
 
     Due times within 15 minutes are delay-queue messages; later ones are one-time schedules in the function's

@@ -20,6 +20,7 @@ from durable_runtime import contract
 
 from . import _nag, _perms
 from ._callbacks import CallbackEndpoint
+from ._grants import relay_resume_policy
 from ._outbox import OutboxRelay
 from ._validation import MAX_RETENTION_DAYS, DurableValidationError
 from .layer import DurableRuntimeLayer
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
     from aws_cdk import aws_sns as sns
 
+    from ._engine_import import ImportedDurableEngine
     from .function import DurableFunction
 
 DEFAULT_ENGINE_ID = "DurableEngine"
@@ -150,6 +152,77 @@ class DurableEngine(Construct):
 
     # endregion
 
+    # region across apps
+    @classmethod
+    def from_engine_attributes(
+        cls,
+        scope: Construct,
+        id: str,  # noqa: A002 - the CDK's construct signature
+        *,
+        journal_table_arn: str,
+        journal_stream_arn: str,
+        payload_bucket_arn: str,
+        payload_lifetime_days: int,
+        dead_letter_queue_arn: str,
+        runtime_layer_arn: str,
+        outbox_relay_role_arn: str,
+        callback_api_id: str,
+        encryption_key: kms.IKey | None = None,
+        alarm_topic: sns.ITopic | None = None,
+    ) -> ImportedDurableEngine:
+        """An engine deployed by another app, for new durable functions (`DurableFunction(..., engine=it)`).
+
+        Within one app pass the DurableEngine itself, whatever stack it is in. Across apps, export the values of
+        `export_attributes()` from the engine's stack and pass them here by the same names; `encryption_key` is
+        the engine's customer managed key, if it has one. The engine is never changed: a function whose execution
+        timeout plus retention exceeds `payload_lifetime_days` is refused (deploy it with the engine instead).
+        """
+        from ._engine_import import ImportedDurableEngine
+
+        return ImportedDurableEngine(
+            scope,
+            id,
+            journal_table_arn=journal_table_arn,
+            journal_stream_arn=journal_stream_arn,
+            payload_bucket_arn=payload_bucket_arn,
+            payload_lifetime_days=payload_lifetime_days,
+            dead_letter_queue_arn=dead_letter_queue_arn,
+            runtime_layer_arn=runtime_layer_arn,
+            outbox_relay_role_arn=outbox_relay_role_arn,
+            callback_api_id=callback_api_id,
+            encryption_key=encryption_key,
+            alarm_topic=alarm_topic,
+        )
+
+    def export_attributes(self) -> dict[str, str]:
+        """What `from_engine_attributes` takes (except the key and topic), by its argument names, as string tokens.
+
+        For example `for name, value in engine.export_attributes().items(): CfnOutput(stack, name, value=value,
+        export_name=f"orders-engine-{name}")`. Pass the payload lifetime back as a number
+        (`Token.as_number(Fn.import_value(...))`), or better as the literal it is, so functions are checked against it.
+        """
+        stream_arn = self.journal.table_stream_arn
+        assert stream_arn is not None  # the journal is defined with its stream
+        return {
+            "journal_table_arn": self.journal.table_arn,
+            "journal_stream_arn": stream_arn,
+            "payload_bucket_arn": self.payload_bucket.bucket_arn,
+            "payload_lifetime_days": cdk.Lazy.string(_ProduceText(lambda: str(self._payload_lifetime_days()))),
+            "dead_letter_queue_arn": self.dead_letter_queue.queue_arn,
+            "runtime_layer_arn": self.layer.layer_version_arn,
+            "outbox_relay_role_arn": self.outbox_relay_role.role_arn,
+            "callback_api_id": self.api.api_id,
+        }
+
+    # endregion
+
+    @property
+    def outbox_relay_role(self) -> iam.IRole:
+        """The outbox relay's role: whatever resumes executions of this engine's functions must allow it."""
+        role = self.outbox_relay.role
+        assert role is not None  # the relay is a function of this engine, with its role
+        return role
+
     def add_function(self, id: str, **props: Any) -> DurableFunction:  # noqa: A002 - the CDK's construct signature
         """Define a DurableFunction on this engine, inside the engine's scope; `props` as for DurableFunction."""
         from .function import DurableFunction
@@ -170,14 +243,24 @@ class DurableEngine(Construct):
         )
         return iam.Grant.add_to_principal(grantee=grantee, actions=list(_perms.SEND_CALLBACK), resource_arns=routes)
 
-    def _register(self, function: DurableFunction) -> None:
-        """Called by DurableFunction: size payload retention for it, and let the relay resume its executions."""
-        self.functions.append(function)
-        self._allow_resume(function)
+    def _register(self, function: DurableFunction) -> iam.Policy | None:
+        """Called by DurableFunction: size payload retention for it, and let the relay resume its executions.
 
-    def _allow_resume(self, function: DurableFunction) -> None:
-        """Let the outbox relay invoke `function`'s versions: its own executions' wakes, or its children's."""
-        self._outbox.allow_resume(function.function)
+        Returns the policy its alias must wait for when the function is in another stack than the engine.
+        """
+        self.functions.append(function)
+        return self._allow_resume(function)
+
+    def _allow_resume(self, function: DurableFunction) -> iam.Policy | None:
+        """Let the outbox relay invoke `function`'s versions: its own executions' wakes, or its children's.
+
+        In the engine's stack the relay's own policy names the function. A function in another stack gets a policy
+        of its own naming the relay's role: the engine's stack must never name it (a dependency cycle).
+        """
+        if cdk.Stack.of(function) is cdk.Stack.of(self):
+            self._outbox.allow_resume(function.function)
+            return None
+        return relay_resume_policy(function, self.outbox_relay_role, self.node.id)
 
     def _add_alarm(self, alarm: cloudwatch.Alarm) -> cloudwatch.Alarm:
         if self.alarm_topic is not None:
@@ -348,13 +431,23 @@ def alarm_at_least(
     )
 
 
-@jsii.implements(cdk.IStableNumberProducer)
-class _Produce:
-    """A lazy number: the payload lifetime depends on functions added after the bucket is defined."""
+class _Producer:
+    """A lazy value: the payload lifetime depends on functions added after the bucket is defined."""
 
     def __init__(self, produce: Any) -> None:
         self._produce = produce
 
-    def produce(self) -> int:
-        """The number, computed at synth time."""
-        return int(self._produce())
+    def produce(self) -> Any:
+        """The value, computed at synth time."""
+        return self._produce()
+
+
+# jsii tells a lazy number from a lazy string by the one interface its producer implements.
+@jsii.implements(cdk.IStableNumberProducer)
+class _Produce(_Producer):
+    pass
+
+
+@jsii.implements(cdk.IStableStringProducer)
+class _ProduceText(_Producer):
+    pass

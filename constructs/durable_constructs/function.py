@@ -15,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from durable_runtime import contract
 
 from . import _lambda, _nag, _perms, _validation
-from ._grants import DurableFunctionBase, _PolicyPrincipal, acknowledge_wildcards
+from ._grants import DurableFunctionBase, _PolicyPrincipal
 from ._imports import ImportedDurableFunction
 from ._timers import define_timers
 from .engine import DurableEngine, alarm_on_any
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
 
     from constructs import Construct
+
+    from ._engine_import import ImportedDurableEngine
 
 # Lambda's retries of a failed asynchronous invoke are how a crashed invocation gets resumed (DESIGN §4).
 ASYNC_RETRY_ATTEMPTS = 2
@@ -52,7 +54,7 @@ class DurableFunction(DurableFunctionBase):
         code: lambda_.Code,
         runtime: lambda_.Runtime = lambda_.Runtime.PYTHON_3_13,
         architecture: lambda_.Architecture = lambda_.Architecture.ARM_64,
-        engine: DurableEngine | None = None,
+        engine: DurableEngine | ImportedDurableEngine | None = None,
         execution_timeout: cdk.Duration | None = None,
         retention: cdk.Duration | None = None,
         memory_size: int = 512,
@@ -83,7 +85,8 @@ class DurableFunction(DurableFunctionBase):
             code: The function's code; the runtime comes from the layer, so `code` holds only your modules.
             runtime: Default: Python 3.13 (any Python 3.11 or later).
             architecture: Default: arm64.
-            engine: Default: the stack's engine, created at the stack's root on first use and shared.
+            engine: Default: the stack's engine, created at the stack's root on first use and shared. An engine
+                of another stack works too, or one of another app (`DurableEngine.from_engine_attributes`).
             execution_timeout: Default: 1 day; at most 366 days. The longest execution this function accepts: a
                 start may ask for less, never more, and one given none gets this. An execution still running then
                 times out; the engine keeps payloads for this plus `retention`.
@@ -168,7 +171,9 @@ class DurableFunction(DurableFunctionBase):
         self.policy = self._durable_policy(function_role)
         self.alias = self._alias(alias_name, async_config, timer_batch_size, provisioned_concurrent_executions)
         self.alarms = self._alarms()
-        self.engine._register(self)
+        resume = self.engine._register(self)
+        if resume is not None:
+            self.alias.node.add_dependency(resume)
 
     @classmethod
     def from_function_attributes(
@@ -278,7 +283,7 @@ class DurableFunction(DurableFunctionBase):
         self.journal = self.engine.journal
         self.payload_bucket = self.engine.payload_bucket
         self.encryption_key = self.engine.encryption_key
-        self._relay_role = self.engine.outbox_relay.role
+        self._relay_role = self.engine.outbox_relay_role
         # Built from the name (not GetAtt Arn) so it reads exactly like the runtime's keys in the policy.
         self._key_arn = cdk.Stack.of(self).format_arn(
             service="lambda",
@@ -424,7 +429,7 @@ class DurableFunction(DurableFunctionBase):
             return known
         principal = _PolicyPrincipal.of(self, function)
         versions = f"{function.function_arn}:*"
-        acknowledge_wildcards(
+        _nag.acknowledge_wildcard_resources(
             principal.policy,
             [versions],
             "context.invoke describes the target by name, alias or version and invokes the version that resolved "
@@ -447,10 +452,7 @@ class DurableFunction(DurableFunctionBase):
     def _allow_resume(self, caller: DurableFunction) -> iam.Policy | None:
         if caller.engine is self.engine:
             return None  # registered with the engine: its relay resumes the caller already
-        if cdk.Stack.of(self.engine) is cdk.Stack.of(caller):
-            # One stack: the child's engine's relay policy names the caller (repeats add nothing).
-            self.engine._allow_resume(caller)
-            return None
-        return super()._allow_resume(caller)
+        # In the engine's stack its relay's policy names the caller; elsewhere a policy in the caller's stack.
+        return self.engine._allow_resume(caller)
 
     # endregion

@@ -82,7 +82,7 @@ def test_the_callee_stack_references_nothing_of_its_callers_or_clients(synth: Sy
 
 def test_the_callers_stack_lets_the_childs_relay_resume_the_caller(synth: Synthesized) -> None:
     orders = synth.objects["orders"]
-    policy = _policy(synth, orders, "ResumedByRefunds")
+    policy = _policy(synth, orders, "ResumedByDurableEngine")
 
     # The relay's role, imported by ARN: its name is the last part of the ARN the child's stack exports.
     (role_name,) = policy["Roles"]
@@ -95,7 +95,7 @@ def test_the_callers_stack_lets_the_childs_relay_resume_the_caller(synth: Synthe
         }
     ]
     alias = synth.resources[synth.logical_id(orders.alias)]
-    assert synth.logical_id(orders.node.find_child("ResumedByRefunds")) in alias["DependsOn"]
+    assert synth.logical_id(orders.node.find_child("ResumedByDurableEngine")) in alias["DependsOn"]
 
 
 def test_the_callers_grants_name_the_childs_resources_by_import(synth: Synthesized) -> None:
