@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from ..exceptions import ValidationError
@@ -15,15 +16,51 @@ _ARN_PATTERN = re.compile(
 _EXECUTION_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
 
 
+@dataclass(frozen=True)
+class IdScheme:
+    """How a journal's operation ids are derived: BLAKE2b of a seed, as 64 hex characters.
+
+    The current scheme is the managed service's (the full 64-byte digest, cut to 64 hex characters), so its
+    journals replay here. Journals written before issue 10 used a 32-byte digest (a different hash, not a prefix of
+    it); an execution started then keeps replaying under the scheme it was started with (see `scheme_of`).
+    """
+
+    digest_size: int
+
+    def operation_id(self, counter: int, parent_id: str | None) -> str:
+        """The id of the `counter`-th operation (from 1) in a context."""
+        return self._hex64(f"{parent_id}-{counter}" if parent_id else f"{counter}")
+
+    def branch_id(self, op_id: str, index: int) -> str:
+        """The id of map item / parallel branch `index` (from 0) of operation `op_id`."""
+        return self._hex64(f"{op_id}-{index}")
+
+    def _hex64(self, seed: str) -> str:
+        return hashlib.blake2b(seed.encode(), digest_size=self.digest_size).hexdigest()[:64]
+
+
+CURRENT_IDS = IdScheme(64)
+LEGACY_IDS = IdScheme(32)
+
+
+def scheme_of(operation_ids: Collection[str]) -> IdScheme:
+    """The scheme a journal's operations were recorded under: the legacy one only if its first operation is there.
+
+    Any journal with operations has the root context's first one, so one look-up tells the schemes apart.
+    """
+    if LEGACY_IDS.operation_id(1, None) in operation_ids and CURRENT_IDS.operation_id(1, None) not in operation_ids:
+        return LEGACY_IDS
+    return CURRENT_IDS
+
+
 def operation_id(counter: int, parent_id: str | None) -> str:
     """Return the id of the `counter`-th operation (from 1) in a context, as the managed service derives it."""
-    seed = f"{parent_id}-{counter}" if parent_id else f"{counter}"
-    return hashlib.blake2b(seed.encode(), digest_size=32).hexdigest()
+    return CURRENT_IDS.operation_id(counter, parent_id)
 
 
 def branch_id(op_id: str, index: int) -> str:
     """Return the id of map item / parallel branch `index` (from 0) of operation `op_id`."""
-    return hashlib.blake2b(f"{op_id}-{index}".encode(), digest_size=32).hexdigest()
+    return CURRENT_IDS.branch_id(op_id, index)
 
 
 def validate_execution_name(name: str) -> str:

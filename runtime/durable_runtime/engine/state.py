@@ -98,7 +98,7 @@ class InvocationState:
         *,
         start_linger: float = DEFAULT_START_LINGER_SECONDS,
     ) -> None:
-        from .ids import ExecutionArn
+        from .ids import ExecutionArn, scheme_of
 
         self.services = services
         self.execution = execution
@@ -109,6 +109,8 @@ class InvocationState:
         self.expires_at = int(execution.timeout_at + execution.retention_days * 86_400)
         self.plan = SuspensionPlan()
         self.has_news = snapshot.has_news()
+        # How this execution's operation ids are derived (an execution keeps the scheme it was started with).
+        self.ids = scheme_of(snapshot.operations)
         self._lock = threading.RLock()
         self.journal = JournalView(services, self.key, snapshot, self.expires_at)
         self.pending = PendingWrites(self._lock, start_linger, self._write_early)
