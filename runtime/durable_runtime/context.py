@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from ._reexports import lazy_reexports
 from .config import (
     CallbackConfig,
     ChildConfig,
@@ -18,7 +19,6 @@ from .config import (
     StepConfig,
     WaitForCallbackConfig,
 )
-from .engine.ids import operation_id
 from .engine.logging import DurableLogger
 from .exceptions import ValidationError
 from .journal.records import OperationType
@@ -53,6 +53,32 @@ __all__ = [
     "durable_wait_for_callback",
     "durable_with_child_context",
 ]
+
+# The official module re-exports these for code that imports them from here; resolved on first use.
+_REEXPORTS = {
+    "Callback": "operations.callback",
+    "CallbackProtocol": "types:Callback",
+    "DurableContextProtocol": "types:DurableContext",
+    "LoggerInterface": "types",
+    "CallbackError": "exceptions",
+    "CallbackExternalError": "exceptions",
+    "CallbackSubmitterError": "exceptions",
+    "CallbackTimeoutError": "exceptions",
+    "ChildContextError": "exceptions",
+    "StepError": "exceptions",
+    "SuspendExecution": "exceptions",
+    "LogInfo": "logger",
+    "Logger": "logger",
+    "OperationIdNamespace": "identifier",
+    "OperationIdentifier": "identifier",
+    "OperationSubType": "lambda_service",
+    "OrderedCounter": "threading",
+    "PASS_THROUGH_SERDES": "serdes",
+    "PassThroughSerDes": "serdes",
+    "SerDes": "serdes",
+    "deserialize": "serdes",
+}
+__getattr__, __dir__ = lazy_reexports(__name__, _REEXPORTS)
 
 
 @dataclass(frozen=True)
@@ -161,7 +187,7 @@ class DurableContext:
             self._counter += 1
             counter = self._counter
         identity = OperationIdentity(
-            operation_id(counter, self._id_prefix), operation_type, sub_type, name, self._parent_id
+            self.state.ids.operation_id(counter, self._id_prefix), operation_type, sub_type, name, self._parent_id
         )
         if self._replaying:
             record = self.state.operation(identity.operation_id)
@@ -171,7 +197,7 @@ class DurableContext:
 
     def _after_operation(self) -> None:
         if self._replaying:
-            upcoming = operation_id(self._counter + 1, self._id_prefix)
+            upcoming = self.state.ids.operation_id(self._counter + 1, self._id_prefix)
             if self.state.operation(upcoming) is None:
                 self._replaying = False
 

@@ -4,7 +4,9 @@ The hierarchy mirrors the official SDK class for class, so ``except StepError`` 
 the import prefix changes. Two additions:
 
 * every error class users can see carries a stable class attribute ``error_type`` naming it (``"StepError"``),
-  usable in logs, metrics and ``match`` statements without depending on module paths;
+  usable in logs, metrics and ``match`` statements without depending on module paths. Instances of operation
+  and serdes errors override it, as the official SDK's do, with the escaped error's type name, or this class's
+  module-qualified name when none is known;
 * :class:`ErrorObject`, the error fields recorded in the journal for a failed operation, lives here (the
   official SDK keeps it in its service client): every operation and the batch models share that one shape.
 
@@ -16,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NoReturn, TypedDict
+
+from ._reexports import lazy_reexports
 
 if TYPE_CHECKING:
     import builtins
@@ -227,7 +231,7 @@ class DurableOperationError(DurableExecutionsError):
     Args:
         message: Human-readable failure message.
         error_type: Type name of the error that escaped the operation (for example ``"ValueError"``). Defaults
-            to this class's stable ``error_type``.
+            to this class's module-qualified name (``"durable_runtime.exceptions.StepError"``), as officially.
         data: Optional serialized error payload carried across operation boundaries.
         stack_trace: Optional stack trace lines from where the error started.
     """
@@ -243,8 +247,8 @@ class DurableOperationError(DurableExecutionsError):
     ) -> None:
         super().__init__(message)
         self.message = message
-        # Falling back to the class's stable name keeps error_type meaningful when no inner error is known.
-        self.error_type = error_type or type(self).error_type
+        # With no inner error known, the official SDK names the class itself, module-qualified; so do we.
+        self.error_type = error_type or _qualified_name(type(self))
         self.data = data
         self.stack_trace = stack_trace
 
@@ -328,7 +332,7 @@ class SerDesError(DurableExecutionsError):
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.error_type = error_type or type(self).error_type
+        self.error_type = error_type or _qualified_name(type(self))
         self.data = data
         self.stack_trace = stack_trace
 
@@ -506,3 +510,7 @@ class OrphanedChildException(BaseException):
     def __init__(self, message: str, operation_id: str) -> None:
         super().__init__(message)
         self.operation_id = operation_id
+
+
+# The official module re-exports the ordered lock's error; it is defined with the lock, which imports this module.
+__getattr__, __dir__ = lazy_reexports(__name__, {"OrderedLockError": "threading"})

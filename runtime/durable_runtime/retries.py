@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from durable_runtime.config import Duration, JitterStrategy
+from durable_runtime.exceptions import SuspendExecution as SuspendExecution  # the official module re-exports it
 from durable_runtime.exceptions import ValidationError
 
 if TYPE_CHECKING:
@@ -333,14 +334,8 @@ class WithRetryConfig(Generic[T]):
 
     retry_strategy: Callable[[Exception, int], RetryDecision] | None = None
     wrap_with_run_in_child_context: bool = True
+    # Like StepConfig, retry_strategy is only called (and so only fails) when an attempt fails, as officially.
     child_context_config: ChildConfig[T] | None = None
-
-    def __post_init__(self) -> None:
-        if self.retry_strategy is not None and not callable(self.retry_strategy):
-            raise ValidationError(
-                f"retry_strategy must be callable, got {self.retry_strategy!r}; "
-                "pass e.g. create_retry_strategy(RetryStrategyConfig(...))"
-            )
 
 
 def with_retry(

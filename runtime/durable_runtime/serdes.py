@@ -24,6 +24,7 @@ from typing import Any, Generic, TypeVar, overload
 from uuid import UUID
 
 from durable_runtime.concurrency.models import BatchResult
+from durable_runtime.exceptions import DurableExecutionsError as DurableExecutionsError  # official re-export
 from durable_runtime.exceptions import RetryableSerDesError, SerDesError
 
 T = TypeVar("T")

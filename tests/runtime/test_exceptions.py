@@ -90,8 +90,10 @@ def test_hierarchy_matches_official_sdk() -> None:
         assert issubclass(cls, CallbackError)
 
 
-def test_operation_error_reports_inner_error_type_or_its_stable_name() -> None:
-    assert StepError("boom").error_type == "StepError"
+def test_operation_error_reports_inner_error_type_or_its_qualified_name_as_officially() -> None:
+    assert StepError("boom").error_type == "durable_runtime.exceptions.StepError"
+    assert CallbackSubmitterError("x").error_type == "durable_runtime.exceptions.CallbackSubmitterError"
+    assert StepError.error_type == "StepError"  # the class keeps its short stable name
     assert StepError("boom", error_type="ValueError").error_type == "ValueError"
     error = StepError(message="boom", data='{"a":1}', stack_trace=["line"])
     assert (error.message, error.data, error.stack_trace, str(error)) == ("boom", '{"a":1}', ["line"], "boom")
@@ -192,4 +194,4 @@ def test_recorded_serdes_failure_surfaces_as_serdes_error(recorded_type: str) ->
 
 def test_serdes_error_records_its_own_type_for_replay() -> None:
     assert ErrorObject.from_exception(SerDesError("x")).type == "durable_runtime.exceptions.SerDesError"
-    assert SerDesError("x").error_type == "SerDesError"
+    assert SerDesError("x").error_type == "durable_runtime.exceptions.SerDesError"

@@ -238,6 +238,6 @@ def test_with_retry_passes_child_config() -> None:
     assert ctx.children == [("n", child)]
 
 
-def test_with_retry_config_rejects_non_callable_strategy() -> None:
-    with pytest.raises(ValidationError, match="retry_strategy must be callable"):
-        WithRetryConfig(retry_strategy=RetryStrategyConfig())  # type: ignore[arg-type]
+def test_with_retry_config_accepts_non_callable_strategy_as_official() -> None:
+    config = WithRetryConfig(retry_strategy=RetryStrategyConfig())  # type: ignore[arg-type]
+    assert config.retry_strategy == RetryStrategyConfig()

@@ -19,6 +19,7 @@ from durable_runtime.exceptions import (
     ErrorObject,
     register_operation_error,
 )
+from durable_runtime.exceptions import InvalidStateError as InvalidStateError  # the official module re-exports it
 from durable_runtime.types import BatchResult as BatchResultProtocol
 
 if TYPE_CHECKING:

@@ -10,17 +10,16 @@ journal without running them again.
 
 from __future__ import annotations
 
-import threading
+import queue
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..concurrency.models import BatchItem, BatchResult, CompletionPolicy, CompletionReason
-from ..config import BatchItemStatus, ChildConfig, NestingType
+from ..config import BatchItemStatus, ChildConfig, CompletionItemStatus, NestingType
 from ..engine.clock import is_due
-from ..engine.ids import branch_id
 from ..exceptions import ErrorObject, SuspendExecution
-from ..journal.records import OperationType
+from ..journal.records import OperationStatus, OperationType
 from .base import OperationIdentity
 from .child import run_child
 
@@ -33,6 +32,8 @@ if TYPE_CHECKING:
     from ..types import SummaryGenerator
 
 _REASON_KEY = "completion_reason"
+_ADMITTED_KEY = "admitted"
+_STARTED_KEY = "unfinished"
 
 
 @dataclass(frozen=True)
@@ -89,36 +90,65 @@ def run_batch(
         body,
         config,
         lambda replaying: context._child(identity.operation_id, replaying),
-        extra_for=lambda result: {_REASON_KEY: result.completion_reason.value},
+        extra_for=_decision_extra,
     )
+
+
+@dataclass(frozen=True)
+class _Event:
+    """What a branch thread reports: the branch's outcome, its due time when it suspended on a timer."""
+
+    index: int
+    item: BatchItem[Any] | None
+    due: float | None = None
+    crash: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class _RecordedDecision:
+    """How a finished batch was decided, kept apart from its result so a replay rebuilds the same result."""
+
+    reason: CompletionReason
+    admitted: int  # branches 0 .. admitted-1 were started; the others never ran
+    started: frozenset[int]  # branches reported STARTED: suspended, or never reporting back
+
+    def to_extra(self) -> dict[str, str]:
+        return {
+            _REASON_KEY: self.reason.value,
+            _ADMITTED_KEY: str(self.admitted),
+            _STARTED_KEY: ",".join(str(index) for index in sorted(self.started)),
+        }
+
+    @classmethod
+    def from_extra(cls, extra: dict[str, Any]) -> _RecordedDecision | None:
+        if not extra.get(_REASON_KEY) or _ADMITTED_KEY not in extra:
+            return None
+        started = frozenset(int(index) for index in str(extra.get(_STARTED_KEY, "")).split(",") if index)
+        return cls(CompletionReason(extra[_REASON_KEY]), int(extra[_ADMITTED_KEY]), started)
 
 
 @dataclass
 class _Progress:
     outcomes: dict[int, BatchItem[Any]] = field(default_factory=dict)
+    succeeded: int = 0
+    failed: int = 0
     running: int = 0
+    in_flight: int = 0  # admitted and not finished: running or suspended, each holding a slot
     # Branches suspended on a timer, by index, with their due time: they keep their slot.
     parked: dict[int, float] = field(default_factory=dict)
-    next_index: int = 0
-    decided: CompletionReason | None = None
-    crash: BaseException | None = None
-
-    def counts(self) -> tuple[int, int]:
-        succeeded = sum(1 for item in self.outcomes.values() if item.status == BatchItemStatus.SUCCEEDED)
-        failed = sum(1 for item in self.outcomes.values() if item.status == BatchItemStatus.FAILED)
-        return succeeded, failed
-
-    def occupied(self) -> int:
-        suspended = sum(1 for item in self.outcomes.values() if item.status == BatchItemStatus.STARTED)
-        return self.running + suspended
+    admitted: int = 0
+    reason: CompletionReason | None = None
 
 
 class _Coordinator:
-    """Starts branches as slots free up, records outcomes, and applies the completion policy.
+    """Starts branches in index order as slots free up and applies the completion policy, one outcome at a time.
 
-    A branch that suspends keeps its slot. One suspended on a timer is resumed in this invocation once its time
-    comes while the invocation is still busy with other branches; the batch suspends only when no branch is
-    running and none is due.
+    Branch threads only report; this thread alone changes the progress and decides. Between two outcomes it
+    admits branches while slots are free, as the official SDK does, so which branches were started when the
+    policy decided depends on the order outcomes arrive, never on how quickly this thread wakes up. Once decided
+    nothing new starts; branches already running finish (their outcome is reported, STARTED when they suspend)
+    before the batch returns. Which branches ran and how they ended is recorded, so a replay rebuilds exactly
+    this result without running anything new.
     """
 
     def __init__(
@@ -130,39 +160,104 @@ class _Coordinator:
         self.options = options
         self.policy = CompletionPolicy.from_config(len(branches), options.completion_config)
         self.progress = _Progress()
-        self.changed = threading.Condition()
+        self.events: queue.Queue[_Event] = queue.Queue()
         self.limit = options.max_concurrency or len(branches)
 
     def run(self) -> BatchResult[Any]:
         """Drive the branches to a decision, or suspend the batch when only waiting is left."""
         if not self.branches:
             return BatchResult([], CompletionReason.ALL_COMPLETED)
-        with ThreadPoolExecutor(max_workers=min(self.limit, len(self.branches))) as pool, self.changed:
-            while True:
-                self._admit(pool)
-                if self.progress.running == 0:
-                    break
-                self.changed.wait(self._until_next_parked())
+        recorded = self._recorded_decision()
+        if recorded is not None:
+            return self._rebuild(recorded)
+        pool = ThreadPoolExecutor(max_workers=min(self.limit, len(self.branches)))
+        try:
+            self._drive(pool)
+        finally:
+            # Branches still running after the decision finish their current work before the invocation ends.
+            pool.shutdown(wait=True)
+        while not self.events.empty():
+            self._apply(self.events.get_nowait())
         return self._result()
 
-    def _admit(self, pool: ThreadPoolExecutor) -> None:
-        """Resume parked branches whose time has come, then start new ones while slots are free."""
+    def _drive(self, pool: ThreadPoolExecutor) -> None:
         progress = self.progress
-        if progress.decided is not None or progress.crash is not None:
-            return
+        self._decide()
+        while progress.reason is None:
+            self._admit(pool)
+            if progress.running == 0:
+                return  # every started branch is suspended: the batch suspends with them
+            try:
+                event = self.events.get(timeout=self._until_next_parked())
+            except queue.Empty:
+                continue  # a parked branch is due
+            self._apply(event)
+            self._decide()
+
+    def _admit(self, pool: ThreadPoolExecutor) -> None:
+        """Resume parked branches whose time has come, then start new ones in index order while slots are free."""
+        progress = self.progress
         now = self.context.state.now()
-        for index, due in sorted(progress.parked.items(), key=lambda pair: pair[1]):
-            # Due already: running it now is cheaper than suspending and being invoked again for it.
-            if is_due(now, due):
-                del progress.parked[index]
-                del progress.outcomes[index]
-                progress.running += 1
-                pool.submit(self._work, self.branches[index])
-        while progress.next_index < len(self.branches) and progress.occupied() < self.limit:
-            branch = self.branches[progress.next_index]
-            progress.next_index += 1
-            progress.running += 1
-            pool.submit(self._work, branch)
+        # Due already: running it now is cheaper than suspending and being invoked again for it.
+        for index in sorted(i for i, due in progress.parked.items() if is_due(now, due)):
+            del progress.parked[index]
+            del progress.outcomes[index]
+            self._submit(pool, index)
+        while (
+            progress.admitted < len(self.branches)
+            and progress.in_flight < self.limit
+            and self.policy.should_continue(progress.failed)
+        ):
+            progress.in_flight += 1
+            progress.admitted += 1
+            self._submit(pool, progress.admitted - 1)
+
+    def _submit(self, pool: ThreadPoolExecutor, index: int) -> None:
+        self.progress.running += 1
+        pool.submit(self._work, self.branches[index])
+
+    def _apply(self, event: _Event) -> None:
+        if event.crash is not None:
+            raise event.crash
+        progress, item = self.progress, event.item
+        assert item is not None
+        progress.running -= 1
+        progress.outcomes[event.index] = item
+        if progress.reason is not None:
+            return  # finished after the decision: reported as it ended, without changing the decision
+        if item.status == BatchItemStatus.STARTED:
+            if event.due is not None:
+                progress.parked[event.index] = event.due
+            return
+        progress.in_flight -= 1
+        if item.status == BatchItemStatus.SUCCEEDED:
+            progress.succeeded += 1
+        else:
+            progress.failed += 1
+
+    def _decide(self) -> None:
+        progress, policy = self.progress, self.policy
+        items = self._snapshot() if policy.should_complete is not None else ()
+        verdict = policy.evaluate(progress.succeeded, progress.failed, items)
+        if not policy.is_complete(progress.succeeded, progress.failed, items, verdict) and policy.should_continue(
+            progress.failed
+        ):
+            return
+        progress.reason = policy.reason(progress.succeeded, progress.failed, items, verdict)
+
+    def _snapshot(self) -> tuple[CompletionItemStatus, ...]:
+        """Each branch as a completion predicate sees it: not started (None), started, succeeded or failed."""
+        outcomes = self.progress.outcomes
+        return tuple(
+            CompletionItemStatus(
+                index=branch.index,
+                name=branch.name,
+                status=outcomes[branch.index].status
+                if branch.index in outcomes
+                else (BatchItemStatus.STARTED if branch.index < self.progress.admitted else None),
+            )
+            for branch in self.branches
+        )
 
     def _until_next_parked(self) -> float | None:
         # Wake up for a parked branch's time even if no running branch finishes before it.
@@ -171,42 +266,21 @@ class _Coordinator:
         return max(0.05, min(self.progress.parked.values()) - self.context.state.now())
 
     def _work(self, branch: Branch) -> None:
-        due: float | None = None
         try:
             item = BatchItem(branch.index, BatchItemStatus.SUCCEEDED, self._run_branch(branch))
+            self.events.put(_Event(branch.index, item))
         except SuspendExecution as suspension:
-            item, due = (
-                BatchItem(branch.index, BatchItemStatus.STARTED),
-                getattr(suspension, "scheduled_timestamp", None),
-            )
+            due = getattr(suspension, "scheduled_timestamp", None)
+            self.events.put(_Event(branch.index, BatchItem(branch.index, BatchItemStatus.STARTED), due))
         except Exception as error:  # noqa: BLE001 - a failed branch is an item of the result, not a crash
             item = BatchItem(branch.index, BatchItemStatus.FAILED, error=_error_of(error))
-        except BaseException as signal:  # noqa: BLE001 - the invocation is ending: stop all, re-raised below
-            with self.changed:
-                self.progress.crash = self.progress.crash or signal
-                self.progress.running -= 1
-                self.changed.notify_all()
-            return
-        with self.changed:
-            progress = self.progress
-            progress.outcomes[branch.index] = item
-            if due is not None:
-                progress.parked[branch.index] = due
-            progress.running -= 1
-            self._decide()
-            self.changed.notify_all()
-
-    def _decide(self) -> None:
-        progress = self.progress
-        if progress.decided is not None:
-            return
-        succeeded, failed = progress.counts()
-        if self.policy.is_tolerance_exceeded(failed) or self.policy.is_complete(succeeded, failed):
-            progress.decided = self.policy.reason(succeeded, failed)
+            self.events.put(_Event(branch.index, item))
+        except BaseException as signal:  # noqa: BLE001 - the invocation is ending: re-raised by the coordinator
+            self.events.put(_Event(branch.index, None, crash=signal))
 
     def _run_branch(self, branch: Branch) -> Any:
         context = self.context
-        op_id = branch_id(self.identity.operation_id, branch.index)
+        op_id = context.state.ids.branch_id(self.identity.operation_id, branch.index)
         if self.options.nesting == NestingType.FLAT:
             # A virtual context: its operations report to the batch, with ids derived from the branch's.
             return branch.run(context._virtual_child(op_id))
@@ -222,19 +296,53 @@ class _Coordinator:
 
     def _result(self) -> BatchResult[Any]:
         progress = self.progress
-        if progress.crash is not None:
-            raise progress.crash
-        items = [progress.outcomes[index] for index in sorted(progress.outcomes)]
-        if progress.decided is None:
-            # Undecided with every branch started: some are waiting. The batch waits with them.
+        if progress.reason is None:
+            # Undecided and nothing running: the started branches are waiting. The batch waits with them.
             raise SuspendExecution(f"{self.options.kind.lower()} waits for branches that are suspended")
-        return BatchResult(items, self._recorded_reason() or progress.decided)
+        items = [
+            progress.outcomes.get(index) or BatchItem(index, BatchItemStatus.STARTED)
+            for index in range(progress.admitted)
+        ]
+        unfinished = frozenset(item.index for item in items if item.status == BatchItemStatus.STARTED)
+        decision = _RecordedDecision(progress.reason, progress.admitted, unfinished)
+        return _DecidedResult(items, progress.reason, decision)
 
-    def _recorded_reason(self) -> CompletionReason | None:
-        # A result too large to record is rebuilt on replay; the reason it was decided with is kept apart.
+    def _recorded_decision(self) -> _RecordedDecision | None:
+        # Only a finished batch whose result was too large to record is rebuilt by running this again.
         record = self.context.state.operation(self.identity.operation_id)
-        reason = record.extra.get(_REASON_KEY) if record is not None else None
-        return CompletionReason(reason) if reason else None
+        if record is None or record.status != OperationStatus.SUCCEEDED:
+            return None
+        return _RecordedDecision.from_extra(record.extra)
+
+    def _rebuild(self, decision: _RecordedDecision) -> BatchResult[Any]:
+        """The result the batch was decided with: finished branches replay from the journal, nothing new runs."""
+        items: list[BatchItem[Any]] = []
+        for index in range(decision.admitted):
+            if index in decision.started:
+                items.append(BatchItem(index, BatchItemStatus.STARTED))
+                continue
+            self._work(self.branches[index])
+            event = self.events.get_nowait()
+            if event.crash is not None:
+                raise event.crash
+            assert event.item is not None
+            items.append(event.item)
+        return BatchResult(items, decision.reason)
+
+
+class _DecidedResult(BatchResult[Any]):
+    """A batch result that still knows how it was decided, for the record of the batch operation."""
+
+    def __init__(self, items: list[BatchItem[Any]], reason: CompletionReason, decision: _RecordedDecision) -> None:
+        super().__init__(items, reason)
+        self.decision = decision
+
+
+def _decision_extra(result: BatchResult[Any]) -> dict[str, str]:
+    decision = getattr(result, "decision", None)
+    if isinstance(decision, _RecordedDecision):
+        return decision.to_extra()
+    return {_REASON_KEY: result.completion_reason.value}
 
 
 def _error_of(error: Exception) -> ErrorObject:

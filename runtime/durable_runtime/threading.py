@@ -1,0 +1,163 @@
+"""Small thread-coordination primitives: a first-come-first-served lock, a counter built on it, a completion event.
+
+`OrderedLock` hands the lock to waiters strictly in the order they asked for it (a plain ``threading.Lock`` leaves
+that to the scheduler). Because later holders may rely on earlier ones having finished cleanly, a holder that
+leaves its ``with`` block by an exception breaks the lock: every waiter, and every later ``acquire``, gets
+`OrderedLockError` carrying that exception, until `OrderedLock.reset`.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+
+from .exceptions import DurableExecutionsError
+
+__all__ = ["CompletionEvent", "OrderedCounter", "OrderedLock", "OrderedLockError"]
+
+_BROKEN = "The ordered lock is broken: an earlier holder left with an exception."
+
+
+class OrderedLockError(DurableExecutionsError):
+    """An `OrderedLock` cannot be acquired (an earlier holder failed) or was released without being held.
+
+    Attributes:
+        source_exception: The exception the failed holder left with, if that is the cause.
+    """
+
+    error_type = "OrderedLockError"
+
+    def __init__(self, message: str, source_exception: BaseException | None = None) -> None:
+        cause = source_exception
+        detail = message if cause is None else f"{message} {type(cause).__name__}: {cause}"
+        super().__init__(detail)
+        self.source_exception = source_exception
+
+
+class CompletionEvent:
+    """An event one thread sets to wake another, optionally handing it an exception to raise instead."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._error: BaseException | None = None
+
+    def set(self, error: BaseException | None = None) -> None:
+        """Wake the waiters; with `error`, `wait` raises it (the first error given is kept)."""
+        if self._error is None:
+            self._error = error
+        self._event.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until set or `timeout` seconds pass; True if set. Raises the error passed to `set`, if any."""
+        was_set = self._event.wait(timeout)
+        if self._error is not None:
+            raise self._error
+        return was_set
+
+    def is_set(self) -> bool:
+        """Whether `set` has been called."""
+        return self._event.is_set()
+
+
+class OrderedLock:
+    """A lock granted to callers in the order they called `acquire`; usable as a context manager."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition(threading.Lock())
+        self._next_ticket = 0
+        self._now_serving = 0
+        self._held = False
+        self._waiting = 0
+        self._failure: BaseException | None = None
+        self._broken = False
+
+    def acquire(self) -> bool:
+        """Wait for this caller's turn and take the lock; True once held.
+
+        Raises:
+            OrderedLockError: The lock is broken, or broke while this caller waited.
+        """
+        with self._condition:
+            if self._broken:
+                raise OrderedLockError(_BROKEN, self._failure)
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._waiting += 1
+            try:
+                self._condition.wait_for(lambda: self._broken or self._now_serving == ticket)
+            finally:
+                self._waiting -= 1
+            if self._broken:
+                raise OrderedLockError(_BROKEN, self._failure)
+            self._held = True
+            return True
+
+    def release(self) -> None:
+        """Give the lock to the next caller in line.
+
+        Raises:
+            OrderedLockError: The lock is not held.
+        """
+        with self._condition:
+            if not self._held:
+                raise OrderedLockError("Release called on an ordered lock that is not held.")
+            self._held = False
+            self._now_serving += 1
+            self._condition.notify_all()
+
+    def reset(self) -> None:
+        """Mend a broken lock once nobody holds or waits for it.
+
+        Raises:
+            OrderedLockError: Someone still holds or waits for the lock.
+        """
+        with self._condition:
+            if self._held or self._waiting:
+                raise OrderedLockError("Cannot reset an ordered lock that is held or waited for.")
+            self._broken = False
+            self._failure = None
+            self._now_serving = self._next_ticket
+
+    def is_broken(self) -> bool:
+        """Whether an earlier holder left with an exception (and `reset` has not been called since)."""
+        with self._condition:
+            return self._broken
+
+    def __enter__(self) -> OrderedLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if exc is not None:
+            with self._condition:
+                self._broken = True
+                self._failure = exc
+                self._condition.notify_all()
+        self.release()
+
+
+class OrderedCounter:
+    """A counter from 0 whose increments are handed out in the order callers asked for them."""
+
+    def __init__(self) -> None:
+        self._lock = OrderedLock()
+        self._value = 0
+
+    def increment(self) -> int:
+        """Add one and return the new value."""
+        with self._lock:
+            self._value += 1
+            return self._value
+
+    def decrement(self) -> int:
+        """Subtract one and return the new value."""
+        with self._lock:
+            self._value -= 1
+            return self._value
+
+    def get_current(self) -> int:
+        """The current value."""
+        with self._lock:
+            return self._value
