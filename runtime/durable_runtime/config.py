@@ -113,9 +113,6 @@ def _validate_sub_type(sub_type: str | None) -> None:
         )
 
 
-_RETRY_FIX = "pass e.g. RetryPresets.default() or create_retry_strategy(RetryStrategyConfig(...))"
-
-
 class NestingType(Enum):
     """How map items and parallel branches are recorded.
 
@@ -349,7 +346,9 @@ class StepConfig:
     sub_type: str | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
-        _require_callable("retry_strategy", self.retry_strategy, _RETRY_FIX)
+        # retry_strategy is not checked here: the official SDK accepts anything and only calls it when an attempt
+        # fails, so a handler passing e.g. a RetryStrategyConfig runs fine until then, and its failed attempt
+        # then raises the TypeError of calling it (see operations/step.py).
         if not isinstance(self.step_semantics, StepSemantics):
             raise ValidationError(
                 f"step_semantics must be a StepSemantics, got {self.step_semantics!r}; "
@@ -467,10 +466,6 @@ class WaitForCallbackConfig(CallbackConfig):
     """Options of ``context.wait_for_callback``: callback options plus the submitter step's retry strategy."""
 
     retry_strategy: Callable[[Exception, int], RetryDecision] | None = None
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _require_callable("retry_strategy", self.retry_strategy, _RETRY_FIX)
 
 
 class JitterStrategy(StrEnum):

@@ -142,11 +142,6 @@ class WaitForConditionConfig(Generic[T]):
 
     wait_strategy: Callable[[T, int], WaitForConditionDecision]
     initial_state: T
+    # wait_strategy is not checked here: as officially, a non-callable one fails the operation after the first
+    # check (a TypeError, surfaced as WaitForConditionError), not the config.
     serdes: SerDes | None = None
-
-    def __post_init__(self) -> None:
-        if not callable(self.wait_strategy):
-            raise ValidationError(
-                f"wait_strategy must be callable, got {self.wait_strategy!r}; "
-                "pass e.g. create_wait_strategy(WaitStrategyConfig(should_continue_polling=...))"
-            )

@@ -80,9 +80,10 @@ def test_step_config_defaults_to_at_least_once_without_strategy() -> None:
     assert config.sub_type is None
 
 
-def test_step_config_rejects_retry_config_passed_instead_of_strategy() -> None:
-    with pytest.raises(ValidationError, match=r"retry_strategy must be callable.*create_retry_strategy"):
-        StepConfig(retry_strategy=RetryStrategyConfig())  # type: ignore[arg-type]
+def test_step_config_accepts_retry_config_passed_instead_of_strategy_as_official() -> None:
+    # The official SDK only calls the strategy when an attempt fails (tests/runtime/operations cover that run).
+    config = StepConfig(retry_strategy=RetryStrategyConfig(max_attempts=1))  # type: ignore[arg-type]
+    assert config.retry_strategy == RetryStrategyConfig(max_attempts=1)
 
 
 def test_step_config_rejects_semantics_given_as_string() -> None:
@@ -135,8 +136,8 @@ def test_wait_for_callback_config_keeps_official_positional_order() -> None:
 def test_wait_for_callback_config_validates_inherited_and_own_fields() -> None:
     with pytest.raises(ValidationError, match="heartbeat_timeout"):
         WaitForCallbackConfig(heartbeat_timeout=5)  # type: ignore[arg-type]
-    with pytest.raises(ValidationError, match="retry_strategy"):
-        WaitForCallbackConfig(retry_strategy=3)  # type: ignore[arg-type]
+    # Like StepConfig's, the retry strategy is only called when the submitter fails, as officially.
+    assert WaitForCallbackConfig(retry_strategy=3).retry_strategy == 3  # type: ignore[arg-type]
 
 
 def test_child_config_defaults() -> None:

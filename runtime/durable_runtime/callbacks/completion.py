@@ -136,7 +136,8 @@ def send_failure(services: EngineServices, callback_id: str, error: ErrorObject)
 
 
 def _check_format(record: OperationRecord, result: str | None) -> None:
-    if result is None or record.extra.get(RESULT_FORMAT_KEY) != RESULT_FORMAT_JSON:
+    # An empty body is no result at all (the handler gets None, as officially), never malformed JSON.
+    if not result or record.extra.get(RESULT_FORMAT_KEY) != RESULT_FORMAT_JSON:
         return
     try:
         json.loads(result)

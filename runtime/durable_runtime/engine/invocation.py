@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ..journal.records import ExecutionRecord, JournalSnapshot
+    from ..plugins.executor import PluginHost
     from .services import EngineServices
 
 log = logging.getLogger("durable_runtime")
@@ -80,8 +81,13 @@ def run_invocation(
     delivery_id: str,
     lambda_context: Any,
     services: EngineServices,
+    plugins: PluginHost | None = None,
 ) -> InvocationOutcome:
-    """Continue the execution named by `request` as far as it can go in this invocation."""
+    """Continue the execution named by `request` as far as it can go in this invocation.
+
+    `plugins` (from `durable_execution(plugins=...)`) observe the invocation; without them none of their
+    machinery is loaded.
+    """
     arn = str(request.execution_arn)
     key = request.execution_arn.journal_key
     snapshot = services.store.load(key)
@@ -106,18 +112,53 @@ def run_invocation(
         emit(c.METRIC_EXECUTIONS_STARTED, request.execution_arn.function_name)
     deadline = _deadline(lambda_context, now)
     ownership = Ownership(services.store, services.clock, key, execution, last_invocation + 1, delivery_id, deadline)
-    state = InvocationState(
-        services, snapshot, execution, ownership, start_linger=services.settings.start_linger_seconds
-    )
+    linger = services.settings.start_linger_seconds
+    if plugins is None or not plugins.has_plugins:
+        state = InvocationState(services, snapshot, execution, ownership, start_linger=linger)
+    else:
+        return _run_observed(handler, request, lambda_context, plugins, (services, snapshot, execution, ownership))
     if now >= execution.timeout_at:
-        timeout = int(execution.timeout_at - execution.started_at)
-        error = ErrorObject(f"execution exceeded its timeout of {timeout} seconds", "ExecutionTimedOut", None, None)
-        return _close(state, ExecutionStatus.TIMED_OUT, "ExecutionTimedOut", None, error, [])
+        return _time_out(state)
     try:
         return _run_guarded(handler, state, snapshot, request, lambda_context)
     finally:
         # Lambda freezes the process once the handler returns: nothing of this invocation may run on.
         ownership.stop()
+
+
+def _time_out(state: InvocationState) -> InvocationOutcome:
+    execution = state.execution
+    timeout = int(execution.timeout_at - execution.started_at)
+    error = ErrorObject(f"execution exceeded its timeout of {timeout} seconds", "ExecutionTimedOut", None, None)
+    return _close(state, ExecutionStatus.TIMED_OUT, "ExecutionTimedOut", None, error, [])
+
+
+def _run_observed(
+    handler: Callable[[Any, Any], Any],
+    request: ResumeRequest,
+    lambda_context: Any,
+    plugins: PluginHost,
+    parts: tuple[EngineServices, JournalSnapshot, ExecutionRecord, Ownership],
+) -> InvocationOutcome:
+    """`run_invocation`'s second half with plugins: the same path, on a state that calls their hooks."""
+    from ..plugins.state import InstrumentedInvocationState
+
+    services, snapshot, execution, ownership = parts
+    linger = services.settings.start_linger_seconds
+    with plugins.invocation() as executor:
+        state = InstrumentedInvocationState(
+            services, snapshot, execution, ownership, start_linger=linger, executor=executor
+        )
+
+        def run() -> InvocationOutcome:
+            if state.now() >= execution.timeout_at:
+                return _time_out(state)
+            return _run_guarded(handler, state, snapshot, request, lambda_context)
+
+        try:
+            return state.observe_invocation(snapshot, lambda_context, run)
+        finally:
+            ownership.stop()
 
 
 def _run_guarded(

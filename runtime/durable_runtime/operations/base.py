@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..exceptions import NonDeterministicExecutionError, SuspendExecution, TimedSuspendExecution, ValidationError
 from ..journal.records import OperationRecord, OperationStatus, OperationType
 from ..serdes import deserialize, serialize
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..engine.state import InvocationState
     from ..serdes import SerDes
+
+T = TypeVar("T")
 
 
 # The managed service's limit on operation names; a longer name would not fit the journal's records either.
@@ -76,7 +80,27 @@ def lookup(state: InvocationState, identity: OperationIdentity) -> OperationReco
     record = state.operation(identity.operation_id)
     if record is not None:
         identity.verify(record)
+        # Only a function with plugins has hooks (plugins/state.py); without, this is one attribute lookup.
+        hooks = getattr(state, "plugin_hooks", None)
+        if hooks is not None:
+            hooks.saw_operation(record)
     return record
+
+
+def run_user_function(
+    state: InvocationState,
+    identity: OperationIdentity,
+    func: Callable[..., T],
+    *args: Any,
+    attempt: int | None = None,
+    replay_children: bool = False,
+) -> T:
+    """Call an operation's user code; plugins see it start and end."""
+    hooks = getattr(state, "plugin_hooks", None)
+    if hooks is None:
+        return func(*args)
+    result: T = hooks.run_user_function(identity, func, *args, attempt=attempt, replay_children=replay_children)
+    return result
 
 
 def suspend(

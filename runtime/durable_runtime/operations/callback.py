@@ -128,6 +128,9 @@ class Callback(Generic[T]):
 def _decoded(
     state: InvocationState, identity: OperationIdentity, serdes: SerDes[Any] | None, record: OperationRecord
 ) -> Any:
+    if not record.result:
+        # No payload and an empty one are the same to the managed service: the handler gets None, whatever serdes.
+        return None
     try:
         return decode(state, identity, serdes or _RAW, record.result)
     except SerDesError as error:
@@ -159,14 +162,15 @@ def _expire_if_due(state: InvocationState, record: OperationRecord) -> Operation
 
 
 def _time_out(record: OperationRecord) -> OperationRecord:
+    # Type and message are the managed service's, which handlers and tests written for it compare against.
     extra = record.extra
     overall = float(extra["timeout_at"]) if "timeout_at" in extra else None
     heartbeat_deadline = callback_deadline(record)
     by_heartbeat = overall is None or (heartbeat_deadline is not None and heartbeat_deadline < overall)
     error_type, message = (
-        ("Callback.Heartbeat", "no heartbeat arrived within the heartbeat timeout")
+        ("Callback.Heartbeat", "Callback timed out on heartbeat")
         if by_heartbeat
-        else ("Callback.Timeout", "the callback was not completed within its timeout")
+        else ("Callback.Timeout", "Callback timed out")
     )
     return record.evolve(status=OperationStatus.TIMED_OUT, error=ErrorObject(message, error_type, None, None))
 
@@ -192,29 +196,26 @@ def wait_for_callback(
     Failures come out typed as the official SDK types them, the same on the first run and on replay: the
     callback's own errors as they are, a failed submitter step as CallbackSubmitterError.
     """
-    from ..config import CallbackConfig, ChildConfig, StepConfig
+    from ..config import ChildConfig, StepConfig
     from ..exceptions import ChildContextError, StepError
     from ..types import WaitForCallbackContext
 
-    callback_config = (
-        CallbackConfig(timeout=config.timeout, heartbeat_timeout=config.heartbeat_timeout, serdes=config.serdes)
-        if config
-        else CallbackConfig()
-    )
-    step_config = StepConfig(retry_strategy=config.retry_strategy) if config else StepConfig()
+    # The inner operations carry the official names, so tests written for the official SDK find them by name.
+    prefix = f"{name} " if name else ""
+    # As officially, the submitter step shares the callback's serdes and the child context keeps the default one.
+    step_config = StepConfig(retry_strategy=config.retry_strategy, serdes=config.serdes) if config else None
 
     def in_child(child: DurableContext) -> Any:
-        callback = child.create_callback(config=callback_config)
+        callback = child.create_callback(name=f"{prefix}create callback id", config=config)
         child.step(
-            lambda step: submitter(callback.callback_id, WaitForCallbackContext(logger=step.logger)), config=step_config
+            lambda step: submitter(callback.callback_id, WaitForCallbackContext(logger=step.logger)),
+            name=f"{prefix}submitter",
+            config=step_config,
         )
         return callback.result()
 
-    child_config: ChildConfig[Any] | None = (
-        ChildConfig(serdes=config.serdes, sub_type="WaitForCallback") if config else None
-    )
     try:
-        return context.run_in_child_context(in_child, name, child_config or ChildConfig(sub_type="WaitForCallback"))
+        return context.run_in_child_context(in_child, name, ChildConfig(sub_type="WaitForCallback"))
     except ChildContextError as error:
         inner = error.__cause__
         if isinstance(inner, CallbackError):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..contract import INLINE_PAYLOAD_LIMIT_BYTES
 from ..exceptions import ChildContextError, ErrorObject, SuspendExecution
 from ..journal.records import OperationStatus
-from .base import OperationIdentity, decode, encode, lookup, payload_details
+from .base import OperationIdentity, decode, encode, lookup, payload_details, run_user_function
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,7 +37,7 @@ def run_child(
     record = lookup(state, identity)
     if record is not None and record.status == OperationStatus.SUCCEEDED:
         if record.replay_children:
-            return func(make_context(True))
+            return run_user_function(state, identity, func, make_context(True), replay_children=True)
         return decode(state, identity, serdes, state.payload(record))
     if record is not None and record.status == OperationStatus.FAILED:
         _raise_recorded(state.error(record))
@@ -47,7 +47,7 @@ def run_child(
     else:
         started = record
     try:
-        value = func(make_context(record is not None))
+        value = run_user_function(state, identity, func, make_context(record is not None))
     except SuspendExecution:
         raise
     except Exception as error:  # noqa: BLE001 - any failure of the child is recorded and re-raised

@@ -10,7 +10,7 @@ from ..exceptions import ErrorObject, StepError, StepInterruptedError
 from ..journal.records import OperationRecord, OperationStatus
 from ..retries import RetryPresets
 from ..types import StepContext
-from .base import OperationIdentity, decode, encode, lookup, payload_details, suspend
+from .base import OperationIdentity, decode, encode, lookup, payload_details, run_user_function, suspend
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -45,7 +45,9 @@ def run_step(
         lambda: False, operationId=identity.operation_id, operationName=identity.name, attempt=attempt
     )
     try:
-        value = func(StepContext(logger=step_logger, attempt=attempt))
+        value = run_user_function(
+            state, identity, func, StepContext(logger=step_logger, attempt=attempt), attempt=attempt
+        )
     except Exception as error:  # noqa: BLE001 - any failure of user code goes to the retry strategy
         return _fail_attempt(state, identity, started, config, error)
     payload = encode(state, identity, config.serdes, value)
