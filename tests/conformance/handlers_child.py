@@ -104,6 +104,7 @@ def child_step_and_wait(event: Any, context: DurableContext) -> str:
 @durable_execution
 def child_large_result(event: Any, context: DurableContext) -> int:
     """3-11: a child building a result over 256 KB from a small step result (ReplayChildren), then a wait."""
+    context.logger = context.logger.with_replay_logging()  # the spec runs with replay logging enabled
 
     def body(child: DurableContext) -> str:
         runs["child"] += 1
@@ -181,6 +182,7 @@ def child_returns_null(event: Any, context: DurableContext) -> None:
 @durable_execution
 def child_logger_only(event: Any, context: DurableContext) -> str:
     """3-17: a child that only logs its input and returns it, then a wait; the replay must not re-run it."""
+    context.logger = context.logger.with_replay_logging()  # the spec runs with replay logging enabled
 
     def body(child: DurableContext) -> str:
         runs["child"] += 1

@@ -146,8 +146,9 @@ def run_spec(
 ) -> Outcome:
     """Run the handler on a fresh local runner with the spec's input, to the end of the execution.
 
-    `durable_targets` are registered as durable functions first (what `context.invoke` calls); the spec's
-    CallbackActions are played against the running execution before it is driven to its end.
+    Only the official testing SDK's runner API is used (run_async, get_execution_history, send_callback_*,
+    wait_for_result), as a test written for that SDK would: the runner's background driver keeps the execution
+    going meanwhile. `durable_targets` are registered as durable functions first (what `context.invoke` calls).
     """
     with DurableFunctionTestRunner(handler) as runner:
         for name, target in (durable_targets or {}).items():
@@ -156,7 +157,7 @@ def run_spec(
         if spec.callback_actions:
             play_callback_actions(runner, arn, spec.callback_actions, timeout=timeout)
         result = runner.wait_for_result(arn, timeout=timeout)
-        history = runner.get_execution_history(arn)["Events"]
+        history = runner.get_execution_history(arn, include_execution_data=True)["Events"]
     value = None if result.result is None else json.loads(result.result)
     return Outcome(result.status.value, value, result.error, history)
 
@@ -164,9 +165,9 @@ def run_spec(
 # region callback actions
 _TERMINAL_OPERATIONS = frozenset({"success", "failure"})
 _OPERATIONS = _TERMINAL_OPERATIONS | {"heartbeat"}
-# Virtual time moves at most this far at once while an action waits for its delay, so that the execution's own
-# timers (waits, callback timeouts) fire when they are due and not after the action's send.
-_TIME_STEP_SECONDS = 1.0
+_COMPLETED = frozenset({"CallbackSucceeded", "CallbackFailed", "CallbackTimedOut"})
+# Real seconds between looks at the history while actions wait for their callback or their delay.
+_POLL_SECONDS = 0.05
 
 
 @dataclass
@@ -195,67 +196,63 @@ class _Action:
 def play_callback_actions(
     runner: DurableFunctionTestRunner, arn: str, entries: Iterable[Mapping[str, Any]], *, timeout: int = 60
 ) -> None:
-    """Play a spec's CallbackActions against a started execution, as the README describes them.
+    """Play a spec's CallbackActions against a running execution, as the README describes them.
 
-    Each action waits for a started callback whose name (or the name of the wait_for_callback holding it)
-    matches its CallbackName, then is sent `Delay` virtual seconds later. Actions wait concurrently, so
-    callback/4-19 (B after 4 s, A after 1 s) completes A first. A success or failure claims its callback: a
-    later action wanting the same name waits for another callback (wait_for_callback/7-9: two '*' successes
-    go to the two operations in turn), while a heartbeat leaves it to the action that completes it (4-5).
-    Between sends the execution runs to rest without moving virtual time; virtual time moves only to reach an
-    action's delay or, when no callback matches yet, the execution's own next timer.
+    Each action waits for a started callback (in the execution's history) whose name, or the name of the
+    wait_for_callback holding it, matches its CallbackName, then is sent `Delay` real seconds later, as a test of
+    the official SDK would sleep. Actions wait concurrently, so callback/4-19 (B after 4 s, A after 1 s)
+    completes A first. A success or failure claims its callback: a later action wanting the same name waits for
+    another callback (wait_for_callback/7-9: two '*' successes go to the two operations in turn), while a
+    heartbeat leaves it to the action that completes it (4-5).
     """
     actions = [_Action.parse(index, entry) for index, entry in enumerate(entries)]
     claimed: set[str] = set()
     deadline = time.monotonic() + timeout
     while actions:
         assert time.monotonic() < deadline, f"CallbackActions not done within {timeout}s: {[str(a) for a in actions]}"
-        _run_to_rest(runner)
-        now = runner.clock.now()
+        events = runner.get_execution_history(arn).events
+        now = time.monotonic()
         for action in actions:
             if action.callback_id is None:
-                _match(runner, arn, action, claimed, now)
+                _match(events, action, claimed, now)
         ready = [action for action in actions if action.due is not None and action.due <= now]
         if ready:
             action = min(ready, key=lambda action: (action.due, action.index))
             _send(runner, action)
             actions.remove(action)
             continue
-        pending = [action.due for action in actions if action.due is not None]
-        if pending:
-            runner.clock.advance(min(_TIME_STEP_SECONDS, min(pending) - now))
-        elif not runner.pump_once():
-            status = runner.client.get_durable_execution(DurableExecutionArn=arn)["Status"]
-            raise AssertionError(
-                f"no callback matches {[str(action) for action in actions]} and the execution ({status}) "
-                "has nothing left to do"
-            )
+        if not any(action.due is not None for action in actions) and _closed(events):
+            raise AssertionError(f"no callback matches {[str(action) for action in actions]} and the execution ended")
+        time.sleep(_POLL_SECONDS)
 
 
-def _run_to_rest(runner: DurableFunctionTestRunner) -> None:
-    """Run due invocations and timers until none is left, without moving virtual time."""
-    while runner.pump_once(advance_time=False):
-        pass
+def _closed(events: list[Any]) -> bool:
+    return any(event.event_type.startswith("Execution") and event.event_type != "ExecutionStarted" for event in events)
 
 
-def _match(runner: DurableFunctionTestRunner, arn: str, action: _Action, claimed: set[str], now: float) -> None:
-    """Give `action` the latest issued callback matching its name, unless a completing action claimed it."""
-    issued = runner.issued_callback_ids(arn, action.callback_name)
-    if not issued:
+def _match(events: list[Any], action: _Action, claimed: set[str], now: float) -> None:
+    """Give `action` the latest open callback matching its name, unless a completing action claimed it."""
+    completed = {event.id for event in events if event.event_type in _COMPLETED}
+    contexts = {event.id: event.name for event in events if event.event_type == "ContextStarted"}
+    matching = [
+        event.callback_started_details.callback_id
+        for event in events
+        if event.event_type == "CallbackStarted"
+        and event.id not in completed
+        and (action.callback_name is None or action.callback_name in (event.name, contexts.get(event.parent_id)))
+    ]
+    if not matching or matching[-1] in claimed:
         return
-    callback_id = issued[-1]
-    if callback_id in claimed:
-        return
-    action.callback_id, action.due = callback_id, now + action.delay
+    action.callback_id, action.due = matching[-1], now + action.delay
     if action.operation in _TERMINAL_OPERATIONS:
-        claimed.add(callback_id)
+        claimed.add(matching[-1])
 
 
 def _send(runner: DurableFunctionTestRunner, action: _Action) -> None:
-    """Send the action through the callback endpoint: success as json.dumps(Payload) (none when null)."""
+    """Send the action through the runner: success as json.dumps(Payload) (none when null)."""
     assert action.callback_id is not None
     if action.operation == "success":
-        body = None if action.payload is None else json.dumps(action.payload)
+        body = None if action.payload is None else json.dumps(action.payload).encode()
         runner.send_callback_success(action.callback_id, result=body)
     elif action.operation == "failure":
         runner.send_callback_failure(action.callback_id, error=ErrorObject.from_dict(action.payload or {}))

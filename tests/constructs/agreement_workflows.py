@@ -77,7 +77,7 @@ class Setting:
         """
         from durable_runtime import contract as c
         from durable_runtime.testing import DurableFunctionTestRunner
-        from durable_runtime.testing.runner import OUTBOX_FUNCTION
+        from durable_runtime.testing.local_engine import OUTBOX_FUNCTION
 
         first = self.environment(examples[0])
         timeout = int(self.stack.resources[self.functions[examples[0]]]["Properties"]["Timeout"])

@@ -18,14 +18,15 @@ from durable_runtime.callbacks.ids import decode
 from durable_runtime.engine.ids import ExecutionArn
 from durable_runtime.journal.records import OperationStatus
 from durable_runtime.testing import DurableFunctionTestRunner, FaultPlan, InjectedFault, ProcessExit
-from durable_runtime.testing.runner import CallbackRequestError
+from durable_runtime.testing.exceptions import AwsApiException
 
 from .probe import PROBE
 from .workflows import Workflow, input_text
 
 # After any single fault an execution finishes at most this much (virtual time) later than it does without one: the
-# function timeout (the local runner's is 5 minutes, as DurableFunction's) plus two minutes.
-RECOVERY_BOUND_SECONDS = 300 + 2 * 60
+# function timeout (5 minutes, DurableFunction's default; the runner's own default is the official 15) plus two minutes.
+FUNCTION_TIMEOUT_SECONDS = 300
+RECOVERY_BOUND_SECONDS = FUNCTION_TIMEOUT_SECONDS + 2 * 60
 EXECUTION_NAME = "sweep"
 KINDS = ("crash-before", "crash-after", "fail", "duplicate")
 
@@ -78,12 +79,19 @@ def run(workflow: Workflow, fault: Fault | None = None) -> Outcome:
     PROBE.reset()
     workflow.reset()
     with DurableFunctionTestRunner(
-        function_name=workflow.main, execution_timeout=workflow.execution_timeout, faults=FaultPlan()
+        function_name=workflow.main,
+        execution_timeout=workflow.execution_timeout,
+        invocation_timeout=FUNCTION_TIMEOUT_SECONDS,
+        faults=FaultPlan(),
     ) as runner:
         for name, handler in workflow.functions.items():
-            runner.register_durable_function(name, handler)
+            # Registration sets a function's execution timeout (the official default is two minutes): give every
+            # function the workflow's, so a recovery that waits out a visibility timeout is not cut short.
+            runner.register_durable_function(name, handler, execution_timeout=workflow.execution_timeout)
         for name, handler in workflow.plain_functions.items():
             runner.register_function(name, handler)
+        # Stepped by hand, so that the calls (the faults' boundaries) come in the same order on every run.
+        runner.take_over()
         if fault is not None:
             fault.arm(runner)
         arn = str(ExecutionArn.for_new_execution(runner.local_lambda.arn(workflow.main), "1", EXECUTION_NAME))
@@ -153,7 +161,7 @@ def _answer(runner: DurableFunctionTestRunner, arn: str, name: str, payload: byt
 
     try:
         _as_caller(lambda: runner.send_callback_success(callback_id, payload), landed)
-    except CallbackRequestError as refused:
+    except AwsApiException as refused:
         raise AssertionError(f"the callback endpoint refused a valid completion: {refused}") from refused
 
 

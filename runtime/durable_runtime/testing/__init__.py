@@ -1,11 +1,17 @@
-"""Local testing: run durable functions on moto with virtual time, through the production code paths."""
+"""Local testing: run durable functions on moto with virtual time, through the production code paths.
+
+The official testing SDK's names (`aws_durable_execution_sdk_python_testing` -> `durable_runtime.testing`) are
+here and in `durable_runtime.testing.runner`.
+"""
 
 from .clock import VirtualClock
 from .faults import FaultPlan, InjectedFault, ProcessExit, simulate_process_exit
-from .results import DurableFunctionsTestError, DurableFunctionTestResult, Operation
-from .runner import DurableFunctionTestRunner
+from .operations import DurableFunctionsTestError, DurableFunctionTestResult, Operation
+from .runner import DurableChildContextTestRunner, DurableFunctionCloudTestRunner, DurableFunctionTestRunner
 
 __all__ = [
+    "DurableChildContextTestRunner",
+    "DurableFunctionCloudTestRunner",
     "DurableFunctionTestResult",
     "DurableFunctionTestRunner",
     "DurableFunctionsTestError",

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 # How often the stream's event source retries a failed batch before it gives the records up (the construct's bound).
 STREAM_RETRY_ATTEMPTS = 10
+# How long a held-back message stays parked in flight (SQS's longest visibility timeout); released earlier on resume.
+_PARKED_SECONDS = 43_200
+# The reason given to a message that comes back after its visibility timeout: a redelivery, not a new timer.
+REDELIVERY = "redelivery"
 
 
 class QueueEventSource:
@@ -42,6 +46,26 @@ class QueueEventSource:
         self._lambda = local_lambda
         self._batch_size = batch_size
         self._ids = itertools.count(1)
+        # Executions whose invocations are held back (a paused execution): their messages are parked, in flight,
+        # until released. By execution ARN: the parked messages' ids and receipt handles.
+        self.held: set[str] = set()
+        self._parked: dict[str, dict[str, str]] = {}
+
+    def _park(self, message: dict[str, Any]) -> bool:
+        arn = _execution_of(message["Body"])
+        if arn not in self.held:
+            return False
+        self._sqs.change_message_visibility(
+            QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=_PARKED_SECONDS
+        )
+        self._parked.setdefault(arn, {})[message["MessageId"]] = message["ReceiptHandle"]
+        return True
+
+    def release(self, execution_arn: str) -> None:
+        """Stop holding back the execution's messages; the parked ones become visible at once."""
+        self.held.discard(execution_arn)
+        for receipt in self._parked.pop(execution_arn, {}).values():
+            self._sqs.change_message_visibility(QueueUrl=self._url, ReceiptHandle=receipt, VisibilityTimeout=0)
 
     def poll(self) -> bool:
         """Receive visible messages and invoke their functions; True when anything was delivered."""
@@ -50,6 +74,8 @@ class QueueEventSource:
         ).get("Messages", [])
         by_function: dict[str, list[dict[str, Any]]] = {}
         for message in messages:
+            if self._park(message):
+                continue
             by_function.setdefault(_function_of(message["Body"]), []).append(message)
         for function, batch in by_function.items():
             self._deliver(function, batch)
@@ -83,15 +109,32 @@ class QueueEventSource:
 
     def next_due(self) -> float | None:
         """When the next message becomes visible (moto's queue, on virtual time)."""
+        due = [moment for moment, _ in self.pending()]
+        return min(due) if due else None
+
+    def pending(self) -> list[tuple[float, str]]:
+        """Every message not parked: when it becomes visible, and why it was sent (the envelope's reason).
+
+        A message that was received and comes back after its visibility timeout (its invocation died) reads as
+        a redelivery, whatever its reason.
+        """
         from moto.sqs.models import sqs_backends
 
+        parked = {message_id for messages in self._parked.values() for message_id in messages}
         name = self._url.rstrip("/").rsplit("/", 1)[-1]
         for backend in sqs_backends.values():
             for regional in backend.values():
                 queue = regional.queues.get(name)
                 if queue is not None and queue._messages:
-                    return min(max(m.delayed_until, m.visible_at) for m in queue._messages) / 1000
-        return None
+                    return [
+                        (
+                            max(m.delayed_until, m.visible_at) / 1000,
+                            _reason_of(m.body, redelivered=m.visible_at > m.delayed_until),
+                        )
+                        for m in list(queue._messages)
+                        if m.id not in parked
+                    ]
+        return []
 
 
 @dataclass
@@ -195,6 +238,10 @@ class SchedulerService:
         due = [moment for moment, _ in self._schedules()]
         return min(due) if due else None
 
+    def pending(self) -> list[tuple[float, str]]:
+        """Every schedule: when it fires, and the reason of the resume it carries."""
+        return [(moment, _reason_of(schedule["Target"]["Input"])) for moment, schedule in self._schedules()]
+
     def _schedules(self) -> list[tuple[float, dict[str, Any]]]:
         found: list[tuple[float, dict[str, Any]]] = []
         for page in self._scheduler.get_paginator("list_schedules").paginate(GroupName=self._group):
@@ -203,6 +250,22 @@ class SchedulerService:
                 moment = datetime.datetime.strptime(schedule["ScheduleExpression"], "at(%Y-%m-%dT%H:%M:%S)")
                 found.append((moment.replace(tzinfo=datetime.UTC).timestamp(), dict(schedule)))
         return found
+
+
+def _envelope(body: str) -> dict[str, Any]:
+    try:
+        envelope = json.loads(body)[c.ENVELOPE_KEY]
+    except (ValueError, KeyError, TypeError):
+        return {}
+    return envelope if isinstance(envelope, dict) else {}
+
+
+def _execution_of(body: str) -> str:
+    return str(_envelope(body).get(c.ENVELOPE_EXECUTION_ARN, ""))
+
+
+def _reason_of(body: str, *, redelivered: bool = False) -> str:
+    return REDELIVERY if redelivered else str(_envelope(body).get(c.ENVELOPE_REASON, ""))
 
 
 def _function_of(body: str) -> str:

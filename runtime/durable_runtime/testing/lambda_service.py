@@ -94,6 +94,8 @@ class LocalLambda:
         self.invocations = 0
         self.invocations_of: Counter[str] = Counter()
         self._queue: list[Delivery] = []
+        # Executions whose invocations are held back while paused (by ARN).
+        self.held: set[str] = set()
         self._order = itertools.count()
         self._lock = threading.Lock()
 
@@ -182,16 +184,29 @@ class LocalLambda:
             )
 
     def next_due(self) -> float | None:
-        """When the earliest queued invocation is due."""
+        """When the earliest queued invocation that is not held back is due."""
         with self._lock:
-            return self._queue[0].due_at if self._queue else None
+            due = [delivery.due_at for delivery in self._queue if not self._is_held(delivery)]
+            return min(due) if due else None
 
     def pop_ready(self) -> Delivery | None:
-        """The next invocation due now, if any."""
+        """The next invocation due now, if any; invocations of held-back executions stay queued."""
         with self._lock:
-            if self._queue and self._queue[0].due_at <= self.clock.now():
-                return heapq.heappop(self._queue)
+            now = self.clock.now()
+            for delivery in sorted(self._queue):
+                if delivery.due_at > now:
+                    return None
+                if not self._is_held(delivery):
+                    self._queue.remove(delivery)
+                    heapq.heapify(self._queue)
+                    return delivery
             return None
+
+    def _is_held(self, delivery: Delivery) -> bool:
+        if not self.held:
+            return False
+        text = json.dumps(delivery.event)
+        return any(arn in text for arn in self.held)
 
     def context_for(self, function: str, version: str, request_id: str) -> LambdaContext:
         """A Lambda context for one invocation of a version."""

@@ -1,244 +1,177 @@
-"""DurableFunctionTestRunner: run durable functions locally on moto, on virtual time, through production code."""
+"""The official testing SDK's runners, on Durable Kit's production code paths.
+
+`DurableFunctionTestRunner` has the official constructor and methods (`run`, `run_async`, `wait_for_result`,
+`wait_for_callback`, `send_callback_*`, `get_execution_history`, `pause_execution`/`resume_execution`,
+`register_durable_function`, `register_function`) and runs handlers on the local engine (moto, the real invocation
+wrapper, journal and timers; see `local_engine`). After `run_async` a background driver keeps the execution going
+on its own, so a test written for the official runner can poll, sleep and answer callbacks as it would there.
+
+A test that steps the engine itself (`pump_once`) or moves its clock (`clock`) takes over: the background
+driver stands down for the rest of the runner's life and the waits drive the engine from the test's thread, so
+hand-made interleavings stay deterministic.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import threading
 import time
 import uuid
-from collections.abc import Mapping
-from contextlib import ExitStack
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import contract as c
-from ..client import DurableClient
-from ..engine.ids import ExecutionArn
-from ..engine.services import EngineServices, EngineSettings, override_services
-from ..engine.state import abandon_thread
-from ..engine.timers import AwsTimerService
-from ..exceptions import ErrorObject, NonDeterministicExecutionError, SerDesError
-from ..execution import InvocationStatus
-from ..journal.dynamodb import DynamoDBJournalStore
-from ..journal.payloads import S3PayloadStore
-from ..operations.callback import issued_callback_observers
-from .clock import VirtualClock, moto_on_virtual_time
-from .event_sources import QueueEventSource, SchedulerService, StreamEventSource
-from .faults import FaultPlan, moto_with_throttling
-from .lambda_service import LocalLambda
-from .resources import create_resources, journal_stream_arn
-from .results import DurableFunctionTestResult, build_operations
+from ..exceptions import ErrorObject
+from .cloud import DurableFunctionCloudTestRunner
+from .driver import BackgroundDriver
+from .exceptions import (
+    DurableFunctionsLocalRunnerError,
+    InvalidParameterValueException,
+    ResourceNotFoundException,
+)
+from .history import GetDurableExecutionHistoryResponse
+from .local_engine import LocalEngine, callback_proxy_event
+from .operations import (
+    OPERATION_FACTORIES,
+    CallbackOperation,
+    ContextOperation,
+    DurableFunctionsTestError,
+    DurableFunctionTestResult,
+    ExecutionOperation,
+    InvokeOperation,
+    Operation,
+    OperationFactory,
+    StepOperation,
+    WaitOperation,
+    create_operation,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from ..context import DurableContext
+    from ..engine.services import EngineSettings
+    from .clock import VirtualClock
+    from .faults import FaultPlan
 
-# The local Lambda function that stands for the engine's outbox relay (the journal stream's consumer).
-OUTBOX_FUNCTION = "durable-outbox"
-_RUNTIME_SERVICES = ("dynamodb", "s3", "sqs", "scheduler")
+__all__ = [
+    "OPERATION_FACTORIES",
+    "CallbackOperation",
+    "ContextOperation",
+    "DurableChildContextTestRunner",
+    "DurableFunctionCloudTestRunner",
+    "DurableFunctionTestResult",
+    "DurableFunctionTestRunner",
+    "DurableFunctionsLocalRunnerError",
+    "DurableFunctionsTestError",
+    "ExecutionOperation",
+    "InvalidParameterValueException",
+    "InvokeOperation",
+    "Operation",
+    "OperationFactory",
+    "ResourceNotFoundException",
+    "StepOperation",
+    "WaitOperation",
+    "callback_proxy_event",
+    "create_operation",
+    "normalize_input",
+]
+
+# The official runner's defaults for a durable function registered as a chained-invoke target.
+DEFAULT_CHILD_EXECUTION_TIMEOUT_SECONDS = 120
+DEFAULT_CHILD_RETENTION_PERIOD_DAYS = 1
+# Real seconds the driver lets a test that started an execution step it by hand before it starts on its own.
+_DRIVER_START_GRACE_SECONDS = 0.25
+_WAIT_SLICE_SECONDS = 0.05
+_COMPLETED_CALLBACK_EVENTS = frozenset({"CallbackSucceeded", "CallbackFailed", "CallbackTimedOut"})
 
 
-class DurableFunctionTestRunner:
-    """Runs durable handlers against moto's DynamoDB, SQS, S3 and Scheduler with a clock that skips idle time.
+def normalize_input(value: Any) -> str | None:
+    """The execution input as JSON text: JSON text as given, any other string, a dict or a list JSON-encoded."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except ValueError:
+            return json.dumps(value)
+        return value
+    return json.dumps(value)
 
-    The handler runs through the real invocation wrapper, journal, timer service, outbox relay and history code;
-    only Lambda itself is simulated (versions, asynchronous invokes with Lambda's retries, and the event sources
-    of the timer queue and the journal's stream, with their delivery semantics).
-    """
+
+class DurableFunctionTestRunner(LocalEngine):
+    """Runs durable handlers locally, through production code, with the official testing SDK's API."""
 
     def __init__(
         self,
         handler: Callable[[Any, Any], Any] | None = None,
+        poll_interval: float = 1.0,
+        max_invocation_page_bytes: int | None = None,
+        execution_timeout: int = 300,
+        invocation_timeout: int = 900,
+        store: object | None = None,
+        skip_time: bool = True,
+        region: str = "us-west-2",
         *,
         function_name: str = "test-function",
-        execution_timeout: int = 300,
-        invocation_timeout: int = 300,
-        region: str = "us-west-2",
         account_id: str = "123456789012",
         faults: FaultPlan | None = None,
         settings: EngineSettings | None = None,
         environment: Mapping[str, str] | None = None,
     ) -> None:
-        """Start moto and the local Lambda.
+        """Start moto, the local Lambda and (once an execution starts) the background driver.
 
         Args:
-            invocation_timeout: The functions' Lambda timeout (default 5 minutes, as DurableFunction's).
-            environment: The function environment the constructs would set (names in `contract`). Given, the
-                runner uses the resources it names, which must already exist in moto; omitted, the runner
-                creates a journal table, bucket, timer queue and schedule group of its own.
+            poll_interval: Real seconds between looks while `wait_for_callback` waits with a driver running.
+            max_invocation_page_bytes, store: The official runner's in-memory store and its paging; executions
+                live in the journal here, so only None is accepted.
+            execution_timeout: Executions' timeout when `run` names none.
+            invocation_timeout: The functions' Lambda timeout.
+            skip_time: Skip idle time (True) or let it pass in real time.
+            faults, settings, environment: Durable Kit's own options (see `LocalEngine`).
         """
-        self.clock = VirtualClock()
-        self.faults = faults or FaultPlan()
-        self.function_name = function_name
-        self._execution_timeout = execution_timeout
-        self._timeouts: dict[str, int] = {}
-        self._environments: dict[str, dict[str, str]] = {}
-        self._stack = ExitStack()
-        self._start_aws(region)
-        self.environment = (
-            dict(environment)
-            if environment is not None
-            else create_resources(
-                self._aws["dynamodb"],
-                self._aws["s3"],
-                self._aws["sqs"],
-                self._aws["scheduler"],
-                region,
-                account_id,
-                invocation_timeout,
+        if store is not None or max_invocation_page_bytes is not None:
+            raise InvalidParameterValueException(
+                "store and max_invocation_page_bytes configure the official runner's in-memory store; this runner "
+                "keeps executions in the journal on moto (pass environment= to use other resources)"
             )
+        super().__init__(
+            function_name=function_name,
+            execution_timeout=execution_timeout,
+            invocation_timeout=invocation_timeout,
+            region=region,
+            account_id=account_id,
+            faults=faults,
+            settings=settings,
+            environment=environment,
         )
-        self.local_lambda = LocalLambda(self.clock, region, account_id, invocation_timeout, self.faults)
-        # Invocations run one at a time here: a simulated crash is the death of the one running.
-        self.faults.crash_listeners.append(abandon_thread)
-        self.services = self._services(self._clients, account_id, settings, execution_timeout)
-        self._stack.enter_context(override_services(self.services))
-        self.client = DurableClient(self.services)
-        # What the runner itself reads to follow and report a run: not the runtime's calls, so no faults.
-        self._observer = DurableClient(self._services(self._aws, account_id, settings, execution_timeout))
-        self._issued: list[tuple[str, str | None, str | None, str]] = []
-        issued_callback_observers.append(self._on_callback_issued)
-        self._stack.callback(issued_callback_observers.remove, self._on_callback_issued)
-        self._pump_lock = threading.Lock()
-        self._start_event_sources()
+        self.poll_interval = poll_interval
+        self.skip_time = skip_time
+        self._driver = BackgroundDriver(self, skip_time=skip_time, start_grace=_DRIVER_START_GRACE_SECONDS)
+        self._manual = False
         if handler is not None:
-            self.register_durable_function(function_name, handler)
+            self._publish_durable(function_name, handler, None, None, None)
 
     # region set-up
-    def _services(
-        self, clients: dict[str, Any], account_id: str, settings: EngineSettings | None, execution_timeout: int
-    ) -> EngineServices:
-        """The production services, on moto's clients, the virtual clock and the local Lambda."""
-        env = self.environment
-        self.queue_url = env[c.ENV_TIMER_QUEUE_URL]
-        self.queue_arn = (
-            env.get(c.ENV_TIMER_QUEUE_ARN)
-            or self._aws["sqs"].get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-                "Attributes"
-            ]["QueueArn"]
-        )
-        self.schedule_group = env.get(c.ENV_SCHEDULE_GROUP, "default")
-        timers = AwsTimerService(
-            sqs=clients["sqs"],
-            scheduler=clients["scheduler"],
-            queue_url=self.queue_url,
-            queue_arn=self.queue_arn,
-            schedule_group=self.schedule_group,
-            scheduler_role_arn=env.get(c.ENV_SCHEDULER_ROLE_ARN, f"arn:aws:iam::{account_id}:role/scheduler"),
-            clock=self.clock,
-        )
-        defaults = EngineSettings.from_environment(dict(env))
-        return EngineServices(
-            store=DynamoDBJournalStore(clients["dynamodb"], env[c.ENV_JOURNAL_TABLE]),
-            payloads=S3PayloadStore(clients["s3"], env[c.ENV_PAYLOAD_BUCKET]),
-            timers=timers,
-            invoker=self.local_lambda,
-            clock=self.clock,
-            settings=settings or dataclasses.replace(defaults, execution_timeout_seconds=execution_timeout),
-        )
-
-    def _start_aws(self, region: str) -> None:
-        import boto3
-        from botocore.config import Config
-        from moto import mock_aws
-
-        self._stack.enter_context(mock_aws())
-        self._stack.enter_context(moto_on_virtual_time(self.clock))
-        self._stack.enter_context(moto_with_throttling(self.faults))
-        # Typed loosely: clients are made from service names held in a tuple.
-        session: Any = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
-        )
-        # The runtime's clients carry the fault plan; the simulation of AWS (event sources, Scheduler, set-up)
-        # has clients of its own, so faults only ever hit the runtime.
-        self._clients: dict[str, Any] = {service: session.client(service) for service in _RUNTIME_SERVICES}
-        for service, client in self._clients.items():
-            self.faults.install(client, service)
-        self.dynamodb, self.s3 = self._clients["dynamodb"], self._clients["s3"]
-        self.sqs, self.scheduler = self._clients["sqs"], self._clients["scheduler"]
-        self._aws: dict[str, Any] = {service: session.client(service) for service in _RUNTIME_SERVICES}
-        # moto serves DynamoDB Streams on the regional endpoint only, not the account-based one botocore prefers.
-        self._aws["dynamodbstreams"] = session.client(
-            "dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")
-        )
-
-    def _start_event_sources(self) -> None:
-        from ..engine.outbox import handler as outbox_handler
-
-        self.local_lambda.publish(OUTBOX_FUNCTION, outbox_handler, durable=False)
-        # One stream (and relay) per engine's journal: the runner's own, and any a function is registered on.
-        self._streams: dict[str, StreamEventSource] = {}
-        self.local_lambda.services_of = self._services_of
-        self._watch_journal(self.environment[c.ENV_JOURNAL_TABLE])
-        self._queue = QueueEventSource(self._aws["sqs"], self.queue_url, self.queue_arn, self.local_lambda)
-        self._schedules = SchedulerService(
-            self._aws["scheduler"], self._aws["sqs"], self.schedule_group, self.queue_url, self.clock
-        )
-
-    def _watch_journal(self, table: str) -> None:
-        if table not in self._streams:
-            arn = journal_stream_arn(self._aws["dynamodb"], table)
-            self._streams[table] = StreamEventSource(
-                self._aws["dynamodbstreams"],
-                arn,
-                [c.OUTBOX_FILTER_PATTERN],
-                self.local_lambda,
-                OUTBOX_FUNCTION,
-                self.clock,
-            )
-
-    @property
-    def _stream_sources(self) -> list[StreamEventSource]:
-        return list(self._streams.values())
-
     def register_durable_function(
         self,
-        name: str,
+        function_name: str,
         handler: Callable[[Any, Any], Any],
-        execution_timeout: int | None = None,
+        execution_timeout: int = DEFAULT_CHILD_EXECUTION_TIMEOUT_SECONDS,
+        retention_period_days: int = DEFAULT_CHILD_RETENTION_PERIOD_DAYS,
         *,
         environment: Mapping[str, str] | None = None,
     ) -> DurableFunctionTestRunner:
-        """Publish `handler` as version 1 of durable function `name`.
+        """Publish `handler` as durable function `function_name` (e.g. a chained-invoke target).
 
-        `execution_timeout`, as DurableFunction's, is how long its executions run by default and at most; without
-        it they may run up to 366 days and take the runner's `execution_timeout` unless a run names another.
-        `environment` overrides the runner's resources for this function, to put it on another engine (a journal
-        table with a stream and a bucket that exist in moto): its executions are then kept there.
+        Its executions run `execution_timeout` seconds by default and at most, and are kept
+        `retention_period_days` after they close. `environment` puts it on another engine (see `LocalEngine`).
         """
-        if execution_timeout is not None:
-            self._timeouts[name] = execution_timeout
-        if environment is not None:
-            self._environments[name] = dict(environment)
-            self._watch_journal(environment.get(c.ENV_JOURNAL_TABLE, self.environment[c.ENV_JOURNAL_TABLE]))
-        self.local_lambda.publish(name, handler, durable=True, environment=self._function_environment(name))
+        self._publish_durable(function_name, handler, execution_timeout, retention_period_days, environment)
         return self
 
-    def _function_environment(self, name: str) -> dict[str, str]:
-        longest = self._timeouts.get(name, c.MAX_EXECUTION_TIMEOUT_SECONDS)
-        return {**self.environment, **self._environments.get(name, {}), c.ENV_EXECUTION_TIMEOUT_SECONDS: str(longest)}
-
-    def _services_of(self, function: str) -> EngineServices | None:
-        """The services of a function on another engine than the runner's; None for the runner's own."""
-        local = self.local_lambda.functions.get(function)
-        environment = local.environment if local is not None else {}
-        if (
-            not local
-            or not local.durable
-            or environment.get(c.ENV_JOURNAL_TABLE) == self.environment[c.ENV_JOURNAL_TABLE]
-        ):
-            return None
-        from ..engine.functions import FunctionDescription
-
-        return self.services.for_function(FunctionDescription(self.local_lambda.arn(function), "1", environment))
-
-    def register_function(self, name: str, handler: Callable[[Any, Any], Any]) -> DurableFunctionTestRunner:
-        """Publish a plain (non-durable) function."""
-        self.local_lambda.publish(name, handler, durable=False)
+    def register_function(self, function_name: str, handler: Callable[[Any, Any], Any]) -> DurableFunctionTestRunner:
+        """Publish a plain (non-durable) function, e.g. a chained-invoke target."""
+        self.local_lambda.publish(function_name, handler, durable=False)
         return self
-
-    def deploy(self, name: str, handler: Callable[[Any, Any], Any]) -> str:
-        """Publish a new version of `name`; executions already started stay on their version."""
-        return self.local_lambda.publish(name, handler, durable=True, environment=self._function_environment(name))
 
     def __enter__(self) -> DurableFunctionTestRunner:
         return self
@@ -247,137 +180,176 @@ class DurableFunctionTestRunner:
         self.close()
 
     def close(self) -> None:
-        """Stop moto and restore the process's engine services."""
-        self._stack.close()
+        """Stop the background driver, then moto, and restore the process's engine services."""
+        self._driver.stop()
+        super().close()
+
+    # endregion
+
+    # region manual stepping: the test takes over from the driver
+    @property
+    def clock(self) -> VirtualClock:
+        """The virtual clock. A test that reaches for it steps time itself: the background driver stands down."""
+        self.take_over()
+        return self._clock
+
+    def pump_once(self, *, advance_time: bool = True) -> bool:
+        """Step the engine by hand (see `LocalEngine.pump_once`); the background driver stands down."""
+        self.take_over()
+        return super().pump_once(advance_time=advance_time)
+
+    def scan_table(self) -> list[dict[str, Any]]:
+        """Every journal item, sorted (see `LocalEngine.scan_table`). A test comparing raw tables needs the engine
+        still: the background driver stands down."""
+        self.take_over()
+        return super().scan_table()
+
+    def take_over(self) -> None:
+        """Step the engine by hand from now on (`pump_once`): the background driver stops and never restarts.
+
+        For tests that need every AWS call in the same order on every run, such as a fault sweep.
+        """
+        if not self._manual:
+            self._manual = True
+            self._driver.stop()
+
+    def _wait_a_little(self, execution_arn: str, *, fast_forward: bool = False) -> None:
+        """Let the execution progress a little: by the driver when it runs, else one step from this thread.
+
+        Raises TimeoutError when nothing at all is pending and the test did nothing since: it never will be.
+        """
+        if self._driver.error is not None:
+            raise self._driver.error
+        failure = self._delivery_failure(execution_arn)
+        if failure is not None:
+            raise failure
+        if self._manual:
+            if not super().pump_once():
+                self._raise_unless_held(execution_arn)
+            return
+        self._driver.start()
+        self._driver.kick()
+        if fast_forward:
+            with self._driver.fast_forward():
+                self._driver.wait_for_change(_WAIT_SLICE_SECONDS)
+        else:
+            self._driver.wait_for_change(_WAIT_SLICE_SECONDS)
+        if self._driver.stalled_at == self._driver.generation:
+            self._raise_unless_held(execution_arn)
+
+    def _raise_unless_held(self, execution_arn: str) -> None:
+        if execution_arn not in self.local_lambda.held:
+            raise TimeoutError(f"execution {execution_arn} is waiting for something that will never happen")
 
     # endregion
 
     # region running
     def run(
         self,
-        input: str | None = None,  # noqa: A002 - the official runner's parameter name
+        input: Any = None,  # noqa: A002 - the official runner's parameter name
         execution_timeout: int | None = None,
-        timeout: int = 60,
+        timeout: int | None = None,
         function_name: str | None = None,
         execution_name: str | None = None,
+        account_id: str | None = None,
+        tenant_id: str | None = None,
     ) -> DurableFunctionTestResult:
-        """Start an execution and drive it to its end; `input` is the event as JSON text."""
-        arn = self.run_async(input, execution_timeout, function_name=function_name, execution_name=execution_name)
-        return self.wait_for_result(arn, timeout=timeout)
+        """Start an execution and wait for its end; `timeout` (real seconds) bounds the wait."""
+        arn = self.run_async(input, execution_timeout, None, function_name, execution_name, account_id, tenant_id)
+        return self.wait_for_result(arn, timeout=timeout or 60)
 
     def run_async(
         self,
-        input: str | None = None,  # noqa: A002 - the official runner's parameter name
+        input: Any = None,  # noqa: A002 - the official runner's parameter name
         execution_timeout: int | None = None,
+        timeout: int | None = None,
         function_name: str | None = None,
         execution_name: str | None = None,
+        account_id: str | None = None,
+        tenant_id: str | None = None,
     ) -> str:
-        """Start an execution and return its ARN; its first invocation is queued, `wait_for_result` drives it."""
+        """Start an execution and return its ARN; the background driver keeps it going from here.
+
+        `input` is JSON text, or any other string, dict or list (JSON-encoded). `timeout` stands for
+        `execution_timeout` when that is not given, as in the official runner. The account is the runner's
+        (`account_id` must match it); tenants are not modelled (`tenant_id` must be None).
+        """
+        if account_id not in (None, self.account_id):
+            raise InvalidParameterValueException(
+                f"this runner's functions live in account {self.account_id}, not {account_id}"
+            )
+        if tenant_id is not None:
+            raise InvalidParameterValueException(
+                "tenant isolation is not modelled by the local runner; tenant_id must be None"
+            )
         function = function_name or self.function_name
-        started = self.client.start_execution(
-            function,
-            input,
-            execution_name or f"run-{uuid.uuid4().hex[:12]}",
-            execution_timeout=execution_timeout or self._timeouts.get(function, self._execution_timeout),
-        )
-        # The journal's stream hands the new execution to the outbox relay, which queues its first invocation.
-        for stream in self._stream_sources:
-            stream.poll()
+        with self._pump_lock:
+            started = self.client.start_execution(
+                function,
+                normalize_input(input),
+                execution_name or f"run-{uuid.uuid4().hex[:12]}",
+                execution_timeout=execution_timeout or timeout or self._timeouts.get(function, self._execution_timeout),
+            )
+            # The journal's stream hands the new execution to the outbox relay, which queues its first invocation.
+            for stream in self._stream_sources:
+                stream.poll()
+        self._driver.poke()
+        if not self._manual:
+            self._driver.start()
         return str(started["DurableExecutionArn"])
 
     def wait_for_result(self, execution_arn: str, timeout: int = 60) -> DurableFunctionTestResult:
-        """Drive invocations, timers and virtual time until the execution closes (or `timeout` real seconds)."""
-        key = ExecutionArn.parse(execution_arn).journal_key
+        """Wait until the execution closes (at most `timeout` real seconds) and return its result."""
         deadline = time.monotonic() + timeout
         while True:
-            record = self._observer.services.store.get_execution(key)
-            if record is not None and record.status.value != "RUNNING":
+            status = self.execution_status(execution_arn)
+            if status is not None and status != "RUNNING":
                 return self.result(execution_arn)
-            failure = self._delivery_failure(execution_arn)
-            if failure is not None:
-                raise failure
             if time.monotonic() > deadline:
                 raise TimeoutError(f"execution {execution_arn} did not finish within {timeout}s of real time")
-            if not self.pump_once():
-                raise TimeoutError(f"execution {execution_arn} is waiting for something that will never happen")
-
-    def pump_once(self, *, advance_time: bool = True) -> bool:
-        """Run one due invocation, deliver due stream records and timers, or jump virtual time.
-
-        Returns False when nothing at all is pending.
-        """
-        with self._pump_lock:
-            # New outbox entries first: the relay queues the invocations they ask for, which then run at once.
-            relayed = any([stream.poll() for stream in self._stream_sources])
-            delivery = self.local_lambda.pop_ready()
-            if delivery is not None:
-                self.local_lambda.run(delivery)
-                return True
-            if relayed or self._queue.poll() or self._schedules.fire_due():
-                return True
-            if not advance_time:
-                return False
-            upcoming = [
-                moment
-                for moment in (
-                    self.local_lambda.next_due(),
-                    self._queue.next_due(),
-                    self._schedules.next_due(),
-                    *(stream.next_due() for stream in self._stream_sources),
-                )
-                if moment is not None
-            ]
-            if not upcoming:
-                return False
-            # A millisecond past the moment: SQS shows a message only once its visibility time has passed.
-            self.clock.advance_to(max(min(upcoming), self.clock.now()) + 0.001)
-            return True
-
-    def _delivery_failure(self, execution_arn: str) -> BaseException | None:
-        for delivery, error in self.local_lambda.failures:
-            if execution_arn in json.dumps(delivery.event):
-                return error
-        for event, error in self.local_lambda.errors:
-            # Code that diverges on replay, or a value its serdes cannot handle, fails every retry alike: say so
-            # now rather than after the retries and the execution's timeout.
-            if isinstance(error, NonDeterministicExecutionError | SerDesError) and execution_arn in json.dumps(event):
-                return error
-        for record in (given_up for stream in self._stream_sources for given_up in stream.given_up):
-            if execution_arn in json.dumps(record):
-                return RuntimeError(f"the outbox relay gave up on a resume of {execution_arn} after its retries")
-        return None
+            self._wait_a_little(execution_arn, fast_forward=True)
 
     # endregion
 
     # region callbacks: through the real API Gateway handler
-    def _on_callback_issued(
-        self, execution_arn: str, callback_name: str | None, parent_name: str | None, callback_id: str
-    ) -> None:
-        self._issued.append((execution_arn, callback_name, parent_name, callback_id))
-
     def wait_for_callback(self, execution_arn: str, name: str | None = None, timeout: int = 60) -> str:
-        """Run the execution until it has issued a callback; return its id.
+        """Wait until the execution has a callback to answer (at most `timeout` real seconds); return its id.
 
-        Virtual time moves on only while nothing else can run, so a retry, a wait or a crash's recovery before the
-        callback is created does not make this fail. `name` matches the callback's name, or the name of the
-        wait_for_callback it belongs to.
+        With `name`, the first callback of that name (or of the wait_for_callback holding it); without, the
+        latest callback not completed yet. Waits and retries before it pass in skipped time.
         """
         deadline = time.monotonic() + timeout
-        key = ExecutionArn.parse(execution_arn).journal_key
         while True:
-            issued = self.issued_callback_ids(execution_arn, name)
-            if issued:
-                return issued[-1]
-            record = self._observer.services.store.get_execution(key)
-            closed = record is not None and record.status.value != "RUNNING"
-            if closed or time.monotonic() > deadline or not self.pump_once():
-                raise TimeoutError(f"execution {execution_arn} issued no callback named {name!r}")
+            callback_id = self._callback_to_answer(execution_arn, name)
+            if callback_id is not None:
+                return callback_id
+            status = self.execution_status(execution_arn)
+            if status is not None and status != "RUNNING":
+                raise TimeoutError(f"execution {execution_arn} ended ({status}) and issued no callback named {name!r}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Callback did not become available within {timeout}s")
+            self._wait_a_little(execution_arn)
+
+    def _callback_to_answer(self, execution_arn: str, name: str | None) -> str | None:
+        events = self.get_execution_history(execution_arn).events
+        started = [event for event in events if event.event_type == "CallbackStarted"]
+        completed = {event.id for event in events if event.event_type in _COMPLETED_CALLBACK_EVENTS}
+        context_names = {event.id: event.name for event in events if event.event_type == "ContextStarted"}
+        if name is not None:
+            for event in started:
+                if name in (event.name, context_names.get(event.parent_id)):
+                    if event.id in completed:
+                        raise DurableFunctionsTestError(f"Callback {name} has already completed")
+                    return event.callback_started_details.callback_id
+            return None
+        active = [event for event in started if event.id not in completed]
+        return active[-1].callback_started_details.callback_id if active else None
 
     def issued_callback_ids(self, execution_arn: str, name: str | None = None) -> list[str]:
         """Every callback id the execution issued so far (oldest first), optionally those named `name`."""
         return [
             callback_id
-            for arn, callback_name, parent_name, callback_id in self._issued
+            for arn, callback_name, parent_name, callback_id in list(self._issued)
             if arn == execution_arn and (name is None or name in (callback_name, parent_name))
         ]
 
@@ -394,75 +366,66 @@ class DurableFunctionTestRunner:
         """Heartbeat a callback through the callback endpoint's handler."""
         self._post_callback(callback_id, "heartbeat", None)
 
-    def post_callback_event(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Hand a raw API Gateway proxy event to the callback handler and return its response."""
-        from ..callbacks.api import handle
-
-        return handle(event, self.services)
-
     def _post_callback(self, callback_id: str, action: str, body: str | None) -> None:
-        response = self.post_callback_event(callback_proxy_event(callback_id, action, body))
-        if response["statusCode"] != 200:
-            raise CallbackRequestError(response["statusCode"], json.loads(response["body"]))
+        try:
+            with self._pump_lock:
+                super()._post_callback(callback_id, action, body)
+        finally:
+            self._driver.poke()
 
     # endregion
 
-    # region inspection
-    def result(self, execution_arn: str) -> DurableFunctionTestResult:
-        """The result of a closed execution."""
-        from ..exceptions import ErrorObject
-
-        execution = self._observer.get_durable_execution(DurableExecutionArn=execution_arn)
-        state = self._observer.get_durable_execution_state(DurableExecutionArn=execution_arn)
-        status = execution["Status"]
-        return DurableFunctionTestResult(
-            status=InvocationStatus.SUCCEEDED if status == "SUCCEEDED" else InvocationStatus.FAILED,
-            operations=build_operations(state["Operations"]),
-            result=execution.get("Result"),
-            error=ErrorObject.from_dict(execution["Error"]) if execution.get("Error") else None,
-            execution_arn=execution_arn,
+    # region inspection and pausing
+    def get_execution_history(
+        self,
+        execution_arn: str,
+        include_execution_data: bool = False,
+    ) -> GetDurableExecutionHistoryResponse:
+        """The execution's history (typed `.events`, and the wire shape as `["Events"]`), callback ids whole."""
+        self._driver.kick()
+        return GetDurableExecutionHistoryResponse(
+            self.history_wire(execution_arn, include_execution_data=include_execution_data)
         )
 
-    def get_execution_history(self, execution_arn: str, include_execution_data: bool = True) -> dict[str, Any]:
-        """The execution's history in the managed service's format."""
-        return self._observer.get_durable_execution_history(
-            DurableExecutionArn=execution_arn, IncludeExecutionData=include_execution_data
-        )
+    def pause_execution(self, execution_arn: str, timeout: float = 60) -> None:
+        """Hold back new invocations of the execution; returns once none of its invocations is running.
 
-    def scan_table(self) -> list[dict[str, Any]]:
-        """Every journal item, sorted: for tests that prove a rejected input changed nothing."""
-        items = []
-        scan = self._aws["dynamodb"].get_paginator("scan")
-        for page in scan.paginate(TableName=self.environment[c.ENV_JOURNAL_TABLE]):
-            items.extend(page["Items"])
-        return sorted(items, key=lambda item: (item[c.PARTITION_KEY]["S"], item[c.SORT_KEY]["S"]))
+        Timers still come due while paused; the invocations they ask for wait for `resume_execution`.
+        """
+        if not timeout > 0 or timeout == float("inf"):
+            raise ValueError("timeout must be finite and positive")
+        if self.execution_status(execution_arn) is None:
+            raise ResourceNotFoundException(f"no execution {execution_arn}")
+        # Holding the step lock means no invocation runs: the one running (if any) has finished.
+        if not self._pump_lock.acquire(timeout=timeout):
+            raise TimeoutError(f"Execution {execution_arn} did not become idle within {timeout:g} seconds")
+        try:
+            self.hold(execution_arn)
+        finally:
+            self._pump_lock.release()
+
+    def resume_execution(self, execution_arn: str) -> None:
+        """Release the invocations held back since `pause_execution`."""
+        self.release(execution_arn)
+        self._driver.poke()
 
     # endregion
 
 
-class CallbackRequestError(AssertionError):
-    """The callback endpoint refused a request the test made."""
+class DurableChildContextTestRunner(DurableFunctionTestRunner):
+    """Runs one `@durable_with_child_context` function, called with the given arguments, as a whole execution."""
 
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(f"callback endpoint answered {status}: {body}")
-        self.status = status
-        self.body = body
+    def __init__(
+        self,
+        context_function: Callable[..., Callable[[DurableContext], Any]],
+        *args: Any,
+        skip_time: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        from ..execution import durable_execution
 
+        @durable_execution
+        def handler(event: Any, context: DurableContext) -> Any:
+            return context_function(*args, **kwargs)(context)
 
-def callback_proxy_event(callback_id: str, action: str, body: str | None, method: str = "POST") -> dict[str, Any]:
-    """An API Gateway REST proxy event for the callback route, as API Gateway would send it."""
-    return {
-        "resource": f"{c.CALLBACK_ROUTE_PREFIX}/{{CallbackId}}/{action}",
-        "path": f"{c.CALLBACK_ROUTE_PREFIX}/{callback_id}/{action}",
-        "httpMethod": method,
-        "headers": {"Content-Type": "application/json"},
-        "pathParameters": {"CallbackId": callback_id},
-        "queryStringParameters": None,
-        "requestContext": {
-            "stage": "prod",
-            "httpMethod": method,
-            "resourcePath": f"{c.CALLBACK_ROUTE_PREFIX}/{{CallbackId}}/{action}",
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
+        super().__init__(handler, skip_time=skip_time)

@@ -86,7 +86,7 @@ def test_step_result_over_256_kb_is_offloaded_and_replayed_whole() -> None:
     with DurableFunctionTestRunner(handler) as runner:
         result = runner.run(input="{}")
         items = runner.scan_table()
-        history = runner.get_execution_history(result.execution_arn)["Events"]
+        history = runner.get_execution_history(result.execution_arn, include_execution_data=True)["Events"]
 
     assert json.loads(result.result or "") == 300_000
     big_item = next(item for item in items if json.loads(item.get("d", {}).get("S", "{}")).get("name") == "big")
@@ -100,3 +100,32 @@ def test_settings_come_from_the_environment() -> None:
         {"DURABLE_EXECUTION_TIMEOUT_SECONDS": "600", "DURABLE_RETENTION_DAYS": "3"}
     )
     assert (settings.execution_timeout_seconds, settings.retention_days) == (600, 3)
+
+
+def test_execution_started_with_legacy_operation_ids_replays_without_running_steps_again(monkeypatch) -> None:
+    """Executions in flight across the upgrade that changed operation ids keep the ids they were started with."""
+    from durable_runtime.engine import ids
+
+    calls: list[str] = []
+
+    @durable_execution
+    def handler(event: dict, ctx) -> list[str]:
+        items = ctx.map(["a", "b"], lambda c, item, i, _: c.step(lambda _: calls.append(item) or item.upper()))
+        ctx.wait(Duration.from_minutes(1), name="pause")
+        return items.get_results()
+
+    real_scheme_of = ids.scheme_of
+    # The first invocation runs as the earlier version did: it records operations under the legacy ids.
+    monkeypatch.setattr(
+        ids, "scheme_of", lambda operations: ids.LEGACY_IDS if not operations else real_scheme_of(operations)
+    )
+    with DurableFunctionTestRunner(handler) as runner:
+        result = runner.run(input="{}")
+        items = runner.scan_table()
+
+    assert result.status is InvocationStatus.SUCCEEDED, result.error
+    assert json.loads(result.result or "") == ["A", "B"]
+    assert sorted(calls) == ["a", "b"]  # each step ran once, not again on the replay after the wait
+    recorded = {json.loads(item["d"]["S"]).get("name") for item in items if "d" in item}
+    assert "pause" in recorded
+    assert any(ids.LEGACY_IDS.operation_id(1, None) in json.dumps(item) for item in items)

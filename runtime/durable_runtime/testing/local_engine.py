@@ -1,0 +1,449 @@
+"""The local engine under the test runner: moto's AWS, the local Lambda and the event sources, on virtual time.
+
+`LocalEngine` holds the machinery (production services on moto's clients, the timer queue's and the journal
+stream's event sources, EventBridge Scheduler, the callback endpoint's handler) and steps it one delivery at a
+time with `pump_once`. The official-facing API (`DurableFunctionTestRunner`) and its background driver build on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from collections.abc import Mapping
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
+
+from .. import contract as c
+from ..client import DurableClient
+from ..engine.ids import ExecutionArn
+from ..engine.services import EngineServices, EngineSettings, override_services
+from ..engine.state import abandon_thread
+from ..engine.timers import AwsTimerService
+from ..exceptions import ErrorObject, NonDeterministicExecutionError, SerDesError
+from ..journal.dynamodb import DynamoDBJournalStore
+from ..journal.payloads import S3PayloadStore
+from ..operations.callback import issued_callback_observers
+from .clock import VirtualClock, moto_on_virtual_time
+from .event_sources import QueueEventSource, SchedulerService, StreamEventSource
+from .exceptions import api_exception_for_status
+from .faults import FaultPlan, moto_with_throttling
+from .lambda_service import LocalLambda
+from .operations import DurableFunctionTestResult
+from .resources import create_resources, journal_stream_arn
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+# The local Lambda function that stands for the engine's outbox relay (the journal stream's consumer).
+OUTBOX_FUNCTION = "durable-outbox"
+_RUNTIME_SERVICES = ("dynamodb", "s3", "sqs", "scheduler")
+# Timer reasons that are deadlines set for the world outside the execution: a callback's and the execution's.
+_DEADLINE_REASONS = frozenset({c.REASON_CALLBACK, c.REASON_WATCHDOG})
+
+
+class LocalEngine:
+    """Durable functions on moto's DynamoDB, SQS, S3 and Scheduler, with a clock that stands still while work runs.
+
+    Handlers run through the real invocation wrapper, journal, timer service, outbox relay and history code;
+    only Lambda itself is simulated (versions, asynchronous invokes with Lambda's retries, and the event sources
+    of the timer queue and the journal's stream, with their delivery semantics).
+    """
+
+    def __init__(
+        self,
+        *,
+        function_name: str,
+        execution_timeout: int,
+        invocation_timeout: int,
+        region: str,
+        account_id: str,
+        faults: FaultPlan | None,
+        settings: EngineSettings | None,
+        environment: Mapping[str, str] | None,
+    ) -> None:
+        """Start moto and the local Lambda.
+
+        Args:
+            invocation_timeout: The functions' Lambda timeout.
+            environment: The function environment the constructs would set (names in `contract`). Given, the
+                engine uses the resources it names, which must already exist in moto; omitted, it creates a
+                journal table, bucket, timer queue and schedule group of its own.
+        """
+        self._clock = VirtualClock()
+        self.faults = faults or FaultPlan()
+        self.function_name = function_name
+        self.region = region
+        self.account_id = account_id
+        self._execution_timeout = execution_timeout
+        self._timeouts: dict[str, int] = {}
+        self._retention: dict[str, int] = {}
+        self._environments: dict[str, dict[str, str]] = {}
+        self._stack = ExitStack()
+        self._start_aws(region)
+        self.environment = (
+            dict(environment)
+            if environment is not None
+            else create_resources(
+                self._aws["dynamodb"],
+                self._aws["s3"],
+                self._aws["sqs"],
+                self._aws["scheduler"],
+                region,
+                account_id,
+                invocation_timeout,
+            )
+        )
+        self.local_lambda = LocalLambda(self._clock, region, account_id, invocation_timeout, self.faults)
+        # Invocations run one at a time here: a simulated crash is the death of the one running.
+        self.faults.crash_listeners.append(abandon_thread)
+        self.services = self._services(self._clients, account_id, settings, execution_timeout)
+        self._stack.enter_context(override_services(self.services))
+        self.client = DurableClient(self.services)
+        # What the runner itself reads to follow and report a run: not the runtime's calls, so no faults.
+        self._observer = DurableClient(self._services(self._aws, account_id, settings, execution_timeout))
+        self._issued: list[tuple[str, str | None, str | None, str]] = []
+        issued_callback_observers.append(self._on_callback_issued)
+        self._stack.callback(issued_callback_observers.remove, self._on_callback_issued)
+        # One step of the simulation at a time, and no reads of moto while a step writes.
+        self._pump_lock = threading.RLock()
+        self._start_event_sources()
+
+    # region set-up
+    def _services(
+        self, clients: dict[str, Any], account_id: str, settings: EngineSettings | None, execution_timeout: int
+    ) -> EngineServices:
+        """The production services, on moto's clients, the virtual clock and the local Lambda."""
+        env = self.environment
+        self.queue_url = env[c.ENV_TIMER_QUEUE_URL]
+        self.queue_arn = (
+            env.get(c.ENV_TIMER_QUEUE_ARN)
+            or self._aws["sqs"].get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
+        )
+        self.schedule_group = env.get(c.ENV_SCHEDULE_GROUP, "default")
+        timers = AwsTimerService(
+            sqs=clients["sqs"],
+            scheduler=clients["scheduler"],
+            queue_url=self.queue_url,
+            queue_arn=self.queue_arn,
+            schedule_group=self.schedule_group,
+            scheduler_role_arn=env.get(c.ENV_SCHEDULER_ROLE_ARN, f"arn:aws:iam::{account_id}:role/scheduler"),
+            clock=self._clock,
+        )
+        defaults = EngineSettings.from_environment(dict(env))
+        return EngineServices(
+            store=DynamoDBJournalStore(clients["dynamodb"], env[c.ENV_JOURNAL_TABLE]),
+            payloads=S3PayloadStore(clients["s3"], env[c.ENV_PAYLOAD_BUCKET]),
+            timers=timers,
+            invoker=self.local_lambda,
+            clock=self._clock,
+            settings=settings or dataclasses.replace(defaults, execution_timeout_seconds=execution_timeout),
+        )
+
+    def _start_aws(self, region: str) -> None:
+        import boto3
+        from botocore.config import Config
+        from moto import mock_aws
+
+        self._stack.enter_context(mock_aws())
+        self._stack.enter_context(moto_on_virtual_time(self._clock))
+        self._stack.enter_context(moto_with_throttling(self.faults))
+        # Typed loosely: clients are made from service names held in a tuple.
+        session: Any = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+        )
+        # The runtime's clients carry the fault plan; the simulation of AWS (event sources, Scheduler, set-up)
+        # has clients of its own, so faults only ever hit the runtime.
+        self._clients: dict[str, Any] = {service: session.client(service) for service in _RUNTIME_SERVICES}
+        for service, client in self._clients.items():
+            self.faults.install(client, service)
+        self.dynamodb, self.s3 = self._clients["dynamodb"], self._clients["s3"]
+        self.sqs, self.scheduler = self._clients["sqs"], self._clients["scheduler"]
+        self._aws: dict[str, Any] = {service: session.client(service) for service in _RUNTIME_SERVICES}
+        # moto serves DynamoDB Streams on the regional endpoint only, not the account-based one botocore prefers.
+        self._aws["dynamodbstreams"] = session.client(
+            "dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")
+        )
+
+    def _start_event_sources(self) -> None:
+        from ..engine.outbox import handler as outbox_handler
+
+        self.local_lambda.publish(OUTBOX_FUNCTION, outbox_handler, durable=False)
+        # One stream (and relay) per engine's journal: the runner's own, and any a function is registered on.
+        self._streams: dict[str, StreamEventSource] = {}
+        self.local_lambda.services_of = self._services_of
+        self._watch_journal(self.environment[c.ENV_JOURNAL_TABLE])
+        self._queue = QueueEventSource(self._aws["sqs"], self.queue_url, self.queue_arn, self.local_lambda)
+        self._schedules = SchedulerService(
+            self._aws["scheduler"], self._aws["sqs"], self.schedule_group, self.queue_url, self._clock
+        )
+
+    def _watch_journal(self, table: str) -> None:
+        if table not in self._streams:
+            arn = journal_stream_arn(self._aws["dynamodb"], table)
+            self._streams[table] = StreamEventSource(
+                self._aws["dynamodbstreams"],
+                arn,
+                [c.OUTBOX_FILTER_PATTERN],
+                self.local_lambda,
+                OUTBOX_FUNCTION,
+                self._clock,
+            )
+
+    @property
+    def _stream_sources(self) -> list[StreamEventSource]:
+        return list(self._streams.values())
+
+    def _publish_durable(
+        self,
+        name: str,
+        handler: Callable[[Any, Any], Any],
+        execution_timeout: int | None,
+        retention_days: int | None,
+        environment: Mapping[str, str] | None,
+    ) -> None:
+        """Publish `handler` as the next version of durable function `name`.
+
+        `execution_timeout`, as DurableFunction's, is how long its executions run by default and at most;
+        without it they may run up to 366 days. `environment` overrides the engine's resources for this function,
+        to put it on another engine (a journal table with a stream and a bucket that exist in moto).
+        """
+        if execution_timeout is not None:
+            self._timeouts[name] = execution_timeout
+        if retention_days is not None:
+            self._retention[name] = retention_days
+        if environment is not None:
+            self._environments[name] = dict(environment)
+            self._watch_journal(environment.get(c.ENV_JOURNAL_TABLE, self.environment[c.ENV_JOURNAL_TABLE]))
+        self.local_lambda.publish(name, handler, durable=True, environment=self._function_environment(name))
+
+    def _function_environment(self, name: str) -> dict[str, str]:
+        longest = self._timeouts.get(name, c.MAX_EXECUTION_TIMEOUT_SECONDS)
+        environment = {**self.environment, **self._environments.get(name, {})}
+        environment[c.ENV_EXECUTION_TIMEOUT_SECONDS] = str(longest)
+        if name in self._retention:
+            environment[c.ENV_RETENTION_DAYS] = str(self._retention[name])
+        return environment
+
+    def _services_of(self, function: str) -> EngineServices | None:
+        """The services of a function on another engine than the runner's; None for the runner's own."""
+        local = self.local_lambda.functions.get(function)
+        environment = local.environment if local is not None else {}
+        if (
+            not local
+            or not local.durable
+            or environment.get(c.ENV_JOURNAL_TABLE) == self.environment[c.ENV_JOURNAL_TABLE]
+        ):
+            return None
+        from ..engine.functions import FunctionDescription
+
+        return self.services.for_function(FunctionDescription(self.local_lambda.arn(function), "1", environment))
+
+    def deploy(self, name: str, handler: Callable[[Any, Any], Any]) -> str:
+        """Publish a new version of `name`; executions already started stay on their version."""
+        return self.local_lambda.publish(name, handler, durable=True, environment=self._function_environment(name))
+
+    def close(self) -> None:
+        """Stop moto and restore the process's engine services."""
+        self._stack.close()
+
+    # endregion
+
+    # region stepping
+    def pump_once(self, *, advance_time: bool = True) -> bool:
+        """Run one due invocation, deliver due stream records and timers, or jump virtual time.
+
+        Returns False when nothing at all is pending.
+        """
+        with self._pump_lock:
+            if self._step():
+                return True
+            if not advance_time:
+                return False
+            upcoming = self.upcoming()
+            if not upcoming:
+                return False
+            self._jump_to(min(moment for moment, _ in upcoming))
+            return True
+
+    def _step(self) -> bool:
+        """Do one piece of due work without moving virtual time; False when nothing is due now."""
+        with self._pump_lock:
+            # New outbox entries first: the relay queues the invocations they ask for, which then run at once.
+            relayed = any([stream.poll() for stream in self._stream_sources])
+            delivery = self.local_lambda.pop_ready()
+            if delivery is not None:
+                self.local_lambda.run(delivery)
+                return True
+            return relayed or self._queue.poll() or self._schedules.fire_due()
+
+    def upcoming(self) -> list[tuple[float, bool]]:
+        """Everything due later: when, and whether idle time before it may be skipped.
+
+        Only a callback's timeout and an execution's timeout may not be skipped: they are deadlines for the
+        outside world (a test answering a callback), which the official runner also lets run in real time. Waits,
+        retries, redeliveries and Lambda's own retries are the execution's business and are skipped.
+        """
+        with self._pump_lock:
+            moments = [
+                (moment, True)
+                for moment in (
+                    self.local_lambda.next_due(),
+                    *(stream.next_due() for stream in self._stream_sources),
+                )
+                if moment is not None
+            ]
+            for moment, reason in [*self._queue.pending(), *self._schedules.pending()]:
+                moments.append((moment, reason not in _DEADLINE_REASONS))
+            return moments
+
+    def _jump_to(self, moment: float) -> None:
+        # A millisecond past the moment: SQS shows a message only once its visibility time has passed.
+        self._clock.advance_to(max(moment, self._clock.now()) + 0.001)
+
+    def _delivery_failure(self, execution_arn: str) -> BaseException | None:
+        for delivery, error in self.local_lambda.failures:
+            if execution_arn in json.dumps(delivery.event):
+                return error
+        for event, error in self.local_lambda.errors:
+            # Code that diverges on replay, or a value its serdes cannot handle, fails every retry alike: say so
+            # now rather than after the retries and the execution's timeout.
+            if isinstance(error, NonDeterministicExecutionError | SerDesError) and execution_arn in json.dumps(event):
+                return error
+        for record in (given_up for stream in self._stream_sources for given_up in stream.given_up):
+            if execution_arn in json.dumps(record):
+                return RuntimeError(f"the outbox relay gave up on a resume of {execution_arn} after its retries")
+        return None
+
+    # endregion
+
+    # region callbacks: through the real API Gateway handler
+    def _on_callback_issued(
+        self, execution_arn: str, callback_name: str | None, parent_name: str | None, callback_id: str
+    ) -> None:
+        self._issued.append((execution_arn, callback_name, parent_name, callback_id))
+
+    def issued_callback_ids(self, execution_arn: str, name: str | None = None) -> list[str]:
+        """Every callback id the execution issued so far (oldest first), optionally those named `name`."""
+        return [
+            callback_id
+            for arn, callback_name, parent_name, callback_id in self._issued
+            if arn == execution_arn and (name is None or name in (callback_name, parent_name))
+        ]
+
+    def send_callback_success(self, callback_id: str, result: bytes | str | None = None) -> None:
+        """Complete a callback through the callback endpoint's handler, as an HTTP client would."""
+        body = result.decode() if isinstance(result, bytes) else result
+        self._post_callback(callback_id, "succeed", body)
+
+    def send_callback_failure(self, callback_id: str, error: ErrorObject | None = None) -> None:
+        """Fail a callback through the callback endpoint's handler."""
+        self._post_callback(callback_id, "fail", json.dumps((error or ErrorObject(None, None, None, None)).to_dict()))
+
+    def send_callback_heartbeat(self, callback_id: str) -> None:
+        """Heartbeat a callback through the callback endpoint's handler."""
+        self._post_callback(callback_id, "heartbeat", None)
+
+    def post_callback_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Hand a raw API Gateway proxy event to the callback handler and return its response."""
+        from ..callbacks.api import handle
+
+        return handle(event, self.services)
+
+    def _post_callback(self, callback_id: str, action: str, body: str | None) -> None:
+        response = self.post_callback_event(callback_proxy_event(callback_id, action, body))
+        if response["statusCode"] != 200:
+            refusal = json.loads(response["body"])
+            raise api_exception_for_status(response["statusCode"], f"{refusal.get('error')}: {refusal.get('message')}")
+
+    # endregion
+
+    # region inspection and holding back
+    def execution_status(self, execution_arn: str) -> str | None:
+        """The execution's status as the journal has it (RUNNING, SUCCEEDED, ...); None before it exists."""
+        with self._pump_lock:
+            record = self._observer.services.store.get_execution(ExecutionArn.parse(execution_arn).journal_key)
+        return None if record is None else record.status.value
+
+    def history_wire(self, execution_arn: str, *, include_execution_data: bool) -> dict[str, Any]:
+        """The execution's history in the managed service's wire shape (boto3's), callback ids whole.
+
+        The service's history shows callback ids redacted; the runner, which saw them issued, shows them whole,
+        so a test can answer a callback it found in the history.
+        """
+        with self._pump_lock:
+            wire = self._observer.get_durable_execution_history(
+                DurableExecutionArn=execution_arn, IncludeExecutionData=include_execution_data
+            )
+        whole = self._whole_callback_ids(execution_arn)
+        for event in wire.get("Events", []):
+            details = event.get("CallbackStartedDetails")
+            if details and details.get("CallbackId") in whole:
+                details["CallbackId"] = whole[details["CallbackId"]]
+        return wire
+
+    def _whole_callback_ids(self, execution_arn: str) -> dict[str, str]:
+        from ..callbacks.ids import MalformedCallbackId, decode
+
+        whole = {}
+        for arn, _, _, callback_id in list(self._issued):
+            if arn != execution_arn:
+                continue
+            try:
+                whole[decode(callback_id).public_reference()] = callback_id
+            except MalformedCallbackId:
+                continue
+        return whole
+
+    def result(self, execution_arn: str) -> DurableFunctionTestResult:
+        """The result of a closed execution, its operations in the order they started."""
+        with self._pump_lock:
+            execution = self._observer.get_durable_execution(DurableExecutionArn=execution_arn)
+            state = self._observer.get_durable_execution_state(DurableExecutionArn=execution_arn)
+            events = self.history_wire(execution_arn, include_execution_data=False)["Events"]
+        return DurableFunctionTestResult.from_execution_state(
+            {"DurableExecutionArn": execution_arn, **execution}, state["Operations"], events
+        )
+
+    def hold(self, execution_arn: str) -> None:
+        """Hold back new invocations of the execution (timers still come due; their invocations wait)."""
+        with self._pump_lock:
+            self.local_lambda.held.add(execution_arn)
+            self._queue.held.add(execution_arn)
+
+    def release(self, execution_arn: str) -> None:
+        """Let the execution's held-back invocations run."""
+        with self._pump_lock:
+            self.local_lambda.held.discard(execution_arn)
+            self._queue.release(execution_arn)
+
+    def scan_table(self) -> list[dict[str, Any]]:
+        """Every journal item, sorted: for tests that prove a rejected input changed nothing."""
+        items = []
+        scan = self._aws["dynamodb"].get_paginator("scan")
+        for page in scan.paginate(TableName=self.environment[c.ENV_JOURNAL_TABLE]):
+            items.extend(page["Items"])
+        return sorted(items, key=lambda item: (item[c.PARTITION_KEY]["S"], item[c.SORT_KEY]["S"]))
+
+    # endregion
+
+
+def callback_proxy_event(callback_id: str, action: str, body: str | None, method: str = "POST") -> dict[str, Any]:
+    """An API Gateway REST proxy event for the callback route, as API Gateway would send it."""
+    return {
+        "resource": f"{c.CALLBACK_ROUTE_PREFIX}/{{CallbackId}}/{action}",
+        "path": f"{c.CALLBACK_ROUTE_PREFIX}/{callback_id}/{action}",
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json"},
+        "pathParameters": {"CallbackId": callback_id},
+        "queryStringParameters": None,
+        "requestContext": {
+            "stage": "prod",
+            "httpMethod": method,
+            "resourcePath": f"{c.CALLBACK_ROUTE_PREFIX}/{{CallbackId}}/{action}",
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }

@@ -1,0 +1,217 @@
+"""Test bodies written the way the official testing SDK's users write them, run on Durable Kit's runner.
+
+Only the import prefix differs from a test of the official SDK (`aws_durable_execution_sdk_python_testing` ->
+`durable_runtime.testing`, `aws_durable_execution_sdk_python` -> `durable_runtime`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from typing import Any
+
+import pytest
+
+from durable_runtime.config import Duration, StepConfig
+from durable_runtime.execution import InvocationStatus, durable_execution
+from durable_runtime.lambda_service import ErrorObject, OperationStatus, OperationType
+from durable_runtime.retries import RetryDecision
+from durable_runtime.testing.exceptions import (
+    AwsApiException,
+    InvalidParameterValueException,
+    ResourceNotFoundException,
+)
+from durable_runtime.testing.runner import (
+    CallbackOperation,
+    ContextOperation,
+    DurableFunctionTestRunner,
+    StepOperation,
+    WaitOperation,
+)
+
+
+@durable_execution
+def approval(event: dict, ctx: Any) -> dict:
+    callback = ctx.create_callback("approval")
+    return {"order": event.get("order"), "decision": callback.result()}
+
+
+def test_callback_answered_while_the_execution_runs_in_the_background() -> None:
+    with DurableFunctionTestRunner(handler=approval) as runner:
+        arn = runner.run_async(input={"order": 7}, timeout=60)
+        callback_id = runner.wait_for_callback(execution_arn=arn)
+        runner.send_callback_success(callback_id=callback_id, result=json.dumps("approved").encode())
+        result = runner.wait_for_result(execution_arn=arn)
+
+    assert result.status is InvocationStatus.SUCCEEDED
+    # A callback hands its payload over as sent (JSON text here), as with the official SDK.
+    assert json.loads(result.result or "") == {"order": 7, "decision": '"approved"'}
+    callback = result.get_callback("approval")
+    assert isinstance(callback, CallbackOperation)
+    assert callback.status is OperationStatus.SUCCEEDED and callback.callback_id
+    assert callback.operation_type is OperationType.CALLBACK
+
+
+def test_history_polled_after_a_sleep_shows_the_callback_started_in_the_background() -> None:
+    with DurableFunctionTestRunner(handler=approval) as runner:
+        arn = runner.run_async(input='{"order": 1}')
+        time.sleep(0.5)  # the official examples sleep; the execution must progress meanwhile
+        events = runner.get_execution_history(arn).events
+        started = [event for event in events if event.event_type == "CallbackStarted"]
+        assert started and started[0].name == "approval"
+        runner.send_callback_failure(
+            started[0].callback_started_details.callback_id, error=ErrorObject("no", "Rejected", None, None)
+        )
+        result = runner.wait_for_result(arn)
+
+    assert result.status is InvocationStatus.FAILED
+    assert result.error is not None and result.error.message == "no"
+
+
+def test_anonymous_callback_found_after_a_retry_and_a_wait() -> None:
+    def retry_once(error: Exception, attempt: int) -> RetryDecision:
+        return RetryDecision.retry(Duration.from_seconds(30)) if attempt < 2 else RetryDecision.no_retry()
+
+    def flaky(step: Any) -> str:
+        if step.attempt == 1:
+            raise RuntimeError("first attempt fails")
+        return "ready"
+
+    @durable_execution
+    def handler(event: dict, ctx: Any) -> str:
+        ctx.step(flaky, name="prepare", config=StepConfig(retry_strategy=retry_once))
+        ctx.wait(Duration.from_hours(2), name="cool-off")
+        return ctx.create_callback().result()
+
+    with DurableFunctionTestRunner(handler) as runner:
+        # Virtual time counts toward the execution's timeout here (see the runner's docs): give the wait room.
+        arn = runner.run_async(input=None, execution_timeout=86_400)
+        runner.send_callback_success(runner.wait_for_callback(arn, timeout=30), b"yes")
+        result = runner.wait_for_result(arn, timeout=30)
+
+    assert result.status is InvocationStatus.SUCCEEDED and json.loads(result.result or "") == "yes"
+    step = result.get_step("prepare")
+    assert isinstance(step, StepOperation) and step.attempt == 2 and step.result == '"ready"'
+    wait = result.get_wait("cool-off")
+    assert isinstance(wait, WaitOperation) and wait.scheduled_end_timestamp is not None
+    assert wait.status is OperationStatus.SUCCEEDED and wait.start_timestamp is not None
+    assert wait.scheduled_end_timestamp - wait.start_timestamp >= datetime.timedelta(hours=2)
+
+
+def test_operations_are_in_start_order_and_children_nested() -> None:
+    @durable_execution
+    def handler(event: dict, ctx: Any) -> list:
+        first = ctx.step(lambda _: "z", name="zeta")
+        second = ctx.step(lambda _: "a", name="alpha")
+        mapped = ctx.map([1, 2, 3], lambda c, item, index, items: item * 10, name="tens")
+        return [first, second, mapped.get_results()]
+
+    with DurableFunctionTestRunner(handler) as runner:
+        result = runner.run(input="{}")
+
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert [op.name for op in result.operations] == ["zeta", "alpha", "tens"]
+    tens = result.get_context("tens")
+    assert isinstance(tens, ContextOperation) and len(tens.child_operations) == 3
+    assert all(child.parent_id == tens.operation_id for child in tens.child_operations)
+    assert {op.name for op in result.get_all_operations()} >= {"zeta", "alpha", "tens"}
+
+
+@pytest.mark.parametrize(
+    ("given", "seen"),
+    [('{"a": 1}', {"a": 1}), ("plain text", "plain text"), ({"a": [1, 2]}, {"a": [1, 2]}), ([1, 2], [1, 2])],
+)
+def test_input_is_normalised_to_json(given: Any, seen: Any) -> None:
+    @durable_execution
+    def echo(event: Any, ctx: Any) -> Any:
+        return event
+
+    with DurableFunctionTestRunner(echo) as runner:
+        result = runner.run(input=given)
+
+    assert json.loads(result.result or "") == seen
+
+
+def test_registered_durable_function_execution_timeout_is_honoured() -> None:
+    @durable_execution
+    def slow_child(event: Any, ctx: Any) -> str:
+        ctx.wait(Duration.from_minutes(10))
+        return "late"
+
+    @durable_execution
+    def parent(event: Any, ctx: Any) -> Any:
+        return ctx.invoke("slow-child", {}, name="call")
+
+    with DurableFunctionTestRunner(parent) as runner:
+        runner.register_durable_function("slow-child", slow_child, execution_timeout=60)
+        result = runner.run(input="{}")
+
+    assert result.status is InvocationStatus.FAILED
+    invoke = result.get_invoke("call")
+    assert invoke.status in (OperationStatus.TIMED_OUT, OperationStatus.FAILED)
+
+
+def test_pause_holds_back_invocations_until_resume() -> None:
+    @durable_execution
+    def handler(event: Any, ctx: Any) -> str:
+        ctx.step(lambda _: "one", name="first")
+        ctx.wait(Duration.from_seconds(5), name="pause-point")
+        return ctx.step(lambda _: "two", name="second")
+
+    with DurableFunctionTestRunner(handler) as runner:
+        arn = runner.run_async(input="{}")
+        runner.pause_execution(arn)
+        time.sleep(0.3)
+        names = [event.name for event in runner.get_execution_history(arn).events]
+        assert "second" not in names
+        with pytest.raises(TimeoutError):
+            runner.wait_for_result(arn, timeout=1)
+        runner.resume_execution(arn)
+        result = runner.wait_for_result(arn)
+
+    assert result.status is InvocationStatus.SUCCEEDED and json.loads(result.result or "") == "two"
+
+
+def test_history_events_carry_typed_details_and_a_dict_view() -> None:
+    @durable_execution
+    def handler(event: Any, ctx: Any) -> str:
+        return ctx.step(lambda _: "done", name="only")
+
+    with DurableFunctionTestRunner(handler) as runner:
+        arn = runner.run_async(input="{}")
+        runner.wait_for_result(arn)
+        history = runner.get_execution_history(arn, include_execution_data=True)
+
+    succeeded = next(event for event in history.events if event.event_type == "StepSucceeded")
+    assert succeeded.name == "only" and succeeded.id and succeeded.event_id > 1
+    assert succeeded.step_succeeded_details.result.payload == '"done"'
+    assert succeeded.callback_started_details is None
+    assert history["Events"][succeeded.event_id - 1]["EventType"] == "StepSucceeded"
+
+
+def test_close_stops_the_background_driver() -> None:
+    runner = DurableFunctionTestRunner(approval)
+    arn = runner.run_async(input="{}")
+    runner.wait_for_callback(arn)
+    runner.close()
+    assert not runner._driver.running
+
+
+def test_refused_callback_requests_raise_the_official_api_exceptions() -> None:
+    with DurableFunctionTestRunner(handler=approval) as runner:
+        arn = runner.run_async(input={"order": 3})
+        callback_id = runner.wait_for_callback(execution_arn=arn)
+        runner.send_callback_success(callback_id, b'"yes"')
+        runner.wait_for_result(arn)
+
+        # Answering a settled callback again is the caller's mistake, not a lost answer.
+        with pytest.raises(InvalidParameterValueException) as settled:
+            runner.send_callback_success(callback_id, b'"again"')
+        assert settled.value.http_status_code == 400
+        assert settled.value.to_dict()["Type"] == "InvalidParameterValueException"
+        with pytest.raises(AwsApiException) as malformed:
+            runner.send_callback_heartbeat("not-a-callback-id")
+        assert 400 <= malformed.value.http_status_code < 500
+        with pytest.raises(ResourceNotFoundException):
+            runner.pause_execution(arn.replace(arn.rsplit("/", 1)[-1], "no-such-execution"))
