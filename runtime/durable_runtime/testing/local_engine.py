@@ -329,7 +329,8 @@ class LocalEngine:
         """Every callback id the execution issued so far (oldest first), optionally those named `name`."""
         return [
             callback_id
-            for arn, callback_name, parent_name, callback_id in self._issued
+            # A copy: invocations on other threads append while a test reads.
+            for arn, callback_name, parent_name, callback_id in list(self._issued)
             if arn == execution_arn and (name is None or name in (callback_name, parent_name))
         ]
 

@@ -48,6 +48,38 @@ class Operation:
     end_timestamp: datetime.datetime | None = field(default=None, kw_only=True)
 
 
+class _LookupsByName:
+    """Typed look-ups of the operations under something (a result's top level, a context's children) by name."""
+
+    def get_operation_by_name(self, name: str) -> Operation:
+        """The first operation called `name`."""
+        raise NotImplementedError
+
+    def get_step(self, name: str) -> StepOperation:
+        """The step called `name`."""
+        return cast(StepOperation, self.get_operation_by_name(name))
+
+    def get_wait(self, name: str) -> WaitOperation:
+        """The wait called `name`."""
+        return cast(WaitOperation, self.get_operation_by_name(name))
+
+    def get_context(self, name: str) -> ContextOperation:
+        """The context called `name`."""
+        return cast(ContextOperation, self.get_operation_by_name(name))
+
+    def get_callback(self, name: str) -> CallbackOperation:
+        """The callback called `name`."""
+        return cast(CallbackOperation, self.get_operation_by_name(name))
+
+    def get_invoke(self, name: str) -> InvokeOperation:
+        """The chained invoke called `name`."""
+        return cast(InvokeOperation, self.get_operation_by_name(name))
+
+    def get_execution(self, name: str) -> ExecutionOperation:
+        """The execution operation called `name`."""
+        return cast(ExecutionOperation, self.get_operation_by_name(name))
+
+
 @dataclass(frozen=True)
 class ExecutionOperation(Operation):
     """The execution itself, with its input."""
@@ -64,7 +96,7 @@ class ExecutionOperation(Operation):
 
 
 @dataclass(frozen=True)
-class ContextOperation(Operation):
+class ContextOperation(Operation, _LookupsByName):
     """A child context (run_in_child_context, a map or parallel and their branches, wait_for_callback ...)."""
 
     child_operations: list[Operation]
@@ -74,30 +106,6 @@ class ContextOperation(Operation):
     def get_operation_by_name(self, name: str) -> Operation:
         """The first child operation called `name`."""
         return _first_named(self.child_operations, name, "Child operation")
-
-    def get_step(self, name: str) -> StepOperation:
-        """The child step called `name`."""
-        return cast(StepOperation, self.get_operation_by_name(name))
-
-    def get_wait(self, name: str) -> WaitOperation:
-        """The child wait called `name`."""
-        return cast(WaitOperation, self.get_operation_by_name(name))
-
-    def get_context(self, name: str) -> ContextOperation:
-        """The child context called `name`."""
-        return cast(ContextOperation, self.get_operation_by_name(name))
-
-    def get_callback(self, name: str) -> CallbackOperation:
-        """The child callback called `name`."""
-        return cast(CallbackOperation, self.get_operation_by_name(name))
-
-    def get_invoke(self, name: str) -> InvokeOperation:
-        """The child chained invoke called `name`."""
-        return cast(InvokeOperation, self.get_operation_by_name(name))
-
-    def get_execution(self, name: str) -> ExecutionOperation:
-        """The child execution operation called `name`."""
-        return cast(ExecutionOperation, self.get_operation_by_name(name))
 
     @staticmethod
     def from_svc_operation(
@@ -262,7 +270,7 @@ def build_operations(
 
 
 @dataclass(frozen=True)
-class DurableFunctionTestResult:
+class DurableFunctionTestResult(_LookupsByName):
     """How an execution ended, its result (JSON text) or error, and its operations as a tree."""
 
     status: InvocationStatus
@@ -309,29 +317,6 @@ class DurableFunctionTestResult:
         """The first top-level operation called `name`."""
         return _first_named(self.operations, name, "Operation")
 
-    def get_step(self, name: str) -> StepOperation:
-        """The top-level step called `name`."""
-        return cast(StepOperation, self.get_operation_by_name(name))
-
-    def get_wait(self, name: str) -> WaitOperation:
-        """The top-level wait called `name`."""
-        return cast(WaitOperation, self.get_operation_by_name(name))
-
-    def get_context(self, name: str) -> ContextOperation:
-        """The top-level context called `name`."""
-        return cast(ContextOperation, self.get_operation_by_name(name))
-
-    def get_callback(self, name: str) -> CallbackOperation:
-        """The top-level callback called `name`."""
-        return cast(CallbackOperation, self.get_operation_by_name(name))
-
-    def get_invoke(self, name: str) -> InvokeOperation:
-        """The top-level chained invoke called `name`."""
-        return cast(InvokeOperation, self.get_operation_by_name(name))
-
-    def get_execution(self, name: str) -> ExecutionOperation:
-        """The execution operation called `name`."""
-        return cast(ExecutionOperation, self.get_operation_by_name(name))
 
     def get_all_operations(self) -> list[Operation]:
         """Every operation, nested ones included."""

@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import ErrorObject
 from .cloud import DurableFunctionCloudTestRunner
 from .driver import BackgroundDriver
 from .exceptions import (
@@ -344,27 +343,6 @@ class DurableFunctionTestRunner(LocalEngine):
             return None
         active = [event for event in started if event.id not in completed]
         return active[-1].callback_started_details.callback_id if active else None
-
-    def issued_callback_ids(self, execution_arn: str, name: str | None = None) -> list[str]:
-        """Every callback id the execution issued so far (oldest first), optionally those named `name`."""
-        return [
-            callback_id
-            for arn, callback_name, parent_name, callback_id in list(self._issued)
-            if arn == execution_arn and (name is None or name in (callback_name, parent_name))
-        ]
-
-    def send_callback_success(self, callback_id: str, result: bytes | str | None = None) -> None:
-        """Complete a callback through the callback endpoint's handler, as an HTTP client would."""
-        body = result.decode() if isinstance(result, bytes) else result
-        self._post_callback(callback_id, "succeed", body)
-
-    def send_callback_failure(self, callback_id: str, error: ErrorObject | None = None) -> None:
-        """Fail a callback through the callback endpoint's handler."""
-        self._post_callback(callback_id, "fail", json.dumps((error or ErrorObject(None, None, None, None)).to_dict()))
-
-    def send_callback_heartbeat(self, callback_id: str) -> None:
-        """Heartbeat a callback through the callback endpoint's handler."""
-        self._post_callback(callback_id, "heartbeat", None)
 
     def _post_callback(self, callback_id: str, action: str, body: str | None) -> None:
         try:
