@@ -215,7 +215,35 @@ def _common(op: ServiceOperation) -> dict[str, Any]:
 
 
 def _children(op: ServiceOperation, every: list[ServiceOperation] | None) -> list[Operation]:
-    return [create_operation(child, every) for child in every or () if child.parent_id == op.operation_id]
+    children = [child for child in every or () if child.parent_id == op.operation_id]
+    return [create_operation(child, every) for child in _in_branch_order(op.operation_id, children)]
+
+
+def _in_branch_order(parent_id: str, children: list[ServiceOperation]) -> list[ServiceOperation]:
+    """A map's or parallel's branches in item order, as the official runner lists them; other children as given.
+
+    Branches run concurrently, so their start order (and timestamps) can differ from run to run; their ids say
+    which item each is (under either id scheme, see `engine.ids`).
+    """
+    from ..engine.ids import CURRENT_IDS, LEGACY_IDS
+
+    wanted = {child.operation_id for child in children}
+    for scheme in (CURRENT_IDS, LEGACY_IDS):
+        index: dict[str, int] = {}
+        # Usually the first len(children) items; a batch that completed early may have skipped some.
+        for position in range(_MAX_BRANCHES):
+            branch = scheme.branch_id(parent_id, position)
+            if branch in wanted:
+                index[branch] = position
+                if len(index) == len(wanted):
+                    return sorted(children, key=lambda child: index[child.operation_id])
+            elif position >= len(children) and not index:
+                break  # not this scheme's branches (or not branches at all)
+    return children
+
+
+# How far to look for a branch's item number: beyond it, children keep their start order.
+_MAX_BRANCHES = 100_000
 
 
 class OperationFactory(Protocol):

@@ -215,3 +215,33 @@ def test_refused_callback_requests_raise_the_official_api_exceptions() -> None:
         assert 400 <= malformed.value.http_status_code < 500
         with pytest.raises(ResourceNotFoundException):
             runner.pause_execution(arn.replace(arn.rsplit("/", 1)[-1], "no-such-execution"))
+
+
+def test_branches_of_a_parallel_are_listed_in_branch_order_whatever_order_they_started_in() -> None:
+    from durable_runtime.engine.ids import branch_id, operation_id
+    from durable_runtime.testing.operations import build_operations
+
+    parallel = operation_id(1, None)
+    started = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+    def shape(op_id: str, name: str, parent: str | None, sub_type: str) -> dict[str, Any]:
+        return {
+            "Id": op_id,
+            "Type": "CONTEXT",
+            "SubType": sub_type,
+            "Status": "SUCCEEDED",
+            "Name": name,
+            "StartTimestamp": started,
+            **({"ParentId": parent} if parent else {}),
+        }
+
+    names = ["fetch-users", "fetch-orders", "fetch-stock"]
+    branches = [shape(branch_id(parallel, i), name, parallel, "ParallelBranch") for i, name in enumerate(names)]
+    # Concurrent branches started (and were recorded) in the order 2, 0, 1.
+    shapes = [shape(parallel, "fetch", None, "Parallel"), branches[2], branches[0], branches[1]]
+    start_order = {item["Id"]: rank for rank, item in enumerate(shapes)}
+
+    (context,) = build_operations(shapes, start_order)
+
+    assert isinstance(context, ContextOperation)
+    assert [child.name for child in context.child_operations] == names
