@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..contract import SQS_MAX_DELAY_SECONDS
 from ..exceptions import ValidationError
+from .clock import DUE_TOLERANCE_SECONDS
 from .heartbeat import Heartbeat
 
 if TYPE_CHECKING:
@@ -68,7 +69,9 @@ class AwsTimerService:
 
     def schedule(self, request: ResumeRequest, due_at: float) -> None:
         """One SendMessage for due times within 15 minutes, else one CreateSchedule that lands on the queue."""
-        delay = max(0, math.ceil(due_at - self._clock.now()))
+        # Due times are stored to the millisecond, so a 1 s timer can be 1.0004 s away: rounding that up would make
+        # it a second late. A message landing within the due tolerance counts as on time (`is_due`).
+        delay = max(0, math.ceil(due_at - self._clock.now() - DUE_TOLERANCE_SECONDS))
         body = dataclasses.replace(request, due_at=due_at).to_json()
         if delay <= SQS_MAX_DELAY_SECONDS:
             self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=body, DelaySeconds=delay)

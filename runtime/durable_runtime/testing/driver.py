@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 # How long the driver waits, in real time, before it looks again when a deadline is running or nothing is pending.
 _IDLE_WAIT_SECONDS = 0.02
 _NOTHING_PENDING_WAIT_SECONDS = 0.2
+# How far past a due moment real time may carry virtual time: SQS shows a message only once its time has passed.
+_PAST_DUE_SECONDS = 0.001
 
 
 class BackgroundDriver:
@@ -111,12 +113,15 @@ class BackgroundDriver:
                 if self.generation == generation and not self._stopping.is_set():
                     self._changed.wait(_NOTHING_PENDING_WAIT_SECONDS)
             return
-        # A deadline is next (or time is not skipped): let real time pass, and virtual time with it.
+        # A deadline is next (or time is not skipped): let real time pass, and virtual time with it, but never past
+        # the next moment something is due. On a loaded machine a slice can take longer than the gap between two
+        # deadlines (a callback's timeout, then the execution's): each must be handled before the next comes due.
         before = time.monotonic()
+        gap = max(moment - engine._clock.now(), 0.0)
         with self._changed:
             if self.generation == generation and not self._stopping.is_set():
-                self._changed.wait(min(_IDLE_WAIT_SECONDS, max(moment - engine._clock.now(), 0.0)))
-        engine._clock.advance(time.monotonic() - before)
+                self._changed.wait(min(_IDLE_WAIT_SECONDS, gap))
+        engine._clock.advance(min(time.monotonic() - before, gap + _PAST_DUE_SECONDS))
 
     def _notify(self) -> None:
         with self._changed:
