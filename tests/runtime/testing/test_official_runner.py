@@ -245,3 +245,27 @@ def test_branches_of_a_parallel_are_listed_in_branch_order_whatever_order_they_s
 
     assert isinstance(context, ContextOperation)
     assert [child.name for child in context.child_operations] == names
+
+
+def test_cloud_runner_starts_follows_and_reads_an_execution_of_the_engine_it_is_pointed_at() -> None:
+    """The cloud runner against an engine on moto: the local runner plays the deployed function and its engine."""
+    from durable_runtime.testing.runner import DurableFunctionCloudTestRunner
+
+    @durable_execution
+    def pay(event: dict, ctx: Any) -> dict:
+        charged = ctx.step(lambda _: event["amount"] * 2, name="charge")
+        ctx.wait(Duration.from_seconds(30), name="settle")
+        return {"charged": charged}
+
+    with DurableFunctionTestRunner(handler=pay) as local:
+        cloud = DurableFunctionCloudTestRunner(local.function_name, poll_interval=0.01, client=local.client)
+        arn = cloud.run_async(input={"amount": 21})
+        local.wait_for_result(arn)  # the "deployed" engine runs it
+        result = cloud.wait_for_result(arn, timeout=10)
+        history = cloud.get_execution_history(arn)
+
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert json.loads(result.result or "") == {"charged": 42}
+    assert [op.name for op in result.operations] == ["charge", "settle"]
+    assert isinstance(result.get_wait("settle"), WaitOperation)
+    assert [event.event_type for event in history.events][:2] == ["ExecutionStarted", "StepStarted"]
