@@ -170,8 +170,8 @@ def services_from_environment(session: Any = None) -> EngineServices:
     # The callback handler and DurableClient never set timers; only a durable function has a timer queue.
     timers: TimerService = (
         AwsTimerService(
-            sqs=session.client("sqs"),
-            scheduler=session.client("scheduler"),
+            sqs=_lazy_client(session, "sqs"),
+            scheduler=_lazy_client(session, "scheduler"),
             queue_url=queue_url,
             queue_arn=os.environ.get(c.ENV_TIMER_QUEUE_ARN, ""),
             schedule_group=os.environ.get(c.ENV_SCHEDULE_GROUP, "default"),
@@ -182,13 +182,45 @@ def services_from_environment(session: Any = None) -> EngineServices:
         else NoTimerQueue()
     )
     return EngineServices(
-        store=DynamoDBJournalStore(session.client("dynamodb"), table),
-        payloads=S3PayloadStore(session.client("s3"), os.environ.get(c.ENV_PAYLOAD_BUCKET, "")),
+        store=DynamoDBJournalStore(_lazy_client(session, "dynamodb"), table),
+        payloads=S3PayloadStore(_lazy_client(session, "s3"), os.environ.get(c.ENV_PAYLOAD_BUCKET, "")),
         timers=timers,
-        invoker=AwsLambdaInvoker(session.client("lambda")),
+        invoker=AwsLambdaInvoker(_lazy_client(session, "lambda")),
         clock=SystemClock(),
         settings=EngineSettings.from_environment(),
     )
+
+
+class _LazyClient:
+    """A boto3 client made on first use: a cold start pays only for the services its invocation calls.
+
+    Making a client loads its service model (tens of milliseconds each); a step-only invocation needs DynamoDB
+    alone, and S3, Scheduler and Lambda are needed only for large payloads, long timers and invokes.
+    """
+
+    def __init__(self, session: Any, service: str) -> None:
+        self._session = session
+        self._service = service
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        client = self._client
+        if client is None:
+            # One boto3 session must not make clients on two threads at once; concurrent branches share this one.
+            with _client_lock:
+                if self._client is None:
+                    self._client = self._session.client(self._service)
+                client = self._client
+        return getattr(client, name)
+
+
+def _lazy_client(session: Any, service: str) -> Any:
+    """A `_LazyClient` for `service`, typed as the client it stands for."""
+    return _LazyClient(session, service)
+
+
+# Serialises client creation across the process: boto3 sessions are not safe to use from several threads at once.
+_client_lock = threading.Lock()
 
 
 def _required(name: str) -> str:

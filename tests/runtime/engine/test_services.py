@@ -51,3 +51,46 @@ def test_large_payloads_are_kept_under_the_functions_own_prefix() -> None:
 
     assert json.loads(result.result or "") == 300_000
     assert keys and all(key.startswith(f"{contract.PAYLOAD_PREFIX}reports/") for key in keys)
+
+
+def test_services_from_the_environment_make_each_client_on_first_use_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold start pays for the clients its invocation calls: a journal read makes the DynamoDB client alone."""
+    import threading
+
+    import boto3
+    from moto import mock_aws
+
+    from durable_runtime.engine.services import services_from_environment
+    from durable_runtime.testing.resources import create_resources
+
+    made: list[str] = []
+
+    class CountingSession:
+        def __init__(self) -> None:
+            self._session = boto3.session.Session(region_name="us-west-2")
+
+        def client(self, service: str, **kwargs: object) -> object:
+            made.append(service)
+            return self._session.client(service, **kwargs)
+
+    with mock_aws():
+        setup = boto3.session.Session(region_name="us-west-2")
+        environment = create_resources(
+            *(setup.client(name) for name in ("dynamodb", "s3", "sqs", "scheduler")),
+            region="us-west-2",
+            account_id="123456789012",
+            function_timeout=300,
+        )
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        services = services_from_environment(CountingSession())
+        assert made == []
+
+        key = ExecutionArn.parse(ARN).journal_key
+        readers = [threading.Thread(target=services.store.get_execution, args=(key,)) for _ in range(8)]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join()
+
+    assert made == ["dynamodb"]  # once, though eight threads asked at the same moment
