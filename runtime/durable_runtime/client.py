@@ -307,4 +307,9 @@ def _operation_shape(record: OperationRecord, wait_finished: bool, services: Eng
         shape["WaitDetails"] = _without_none({"ScheduledEndTimestamp": _ts(record.wait_until)})
     elif kind == "CONTEXT":
         shape["ContextDetails"] = {"ReplayChildren": record.replay_children, **result, **error}
+    elif kind == "CALLBACK":
+        # The callback's id is a capability and is not kept in the journal: the history hands it to its owner.
+        shape["CallbackDetails"] = {**result, **error}
+    elif kind == "CHAINED_INVOKE":
+        shape["ChainedInvokeDetails"] = {**result, **error}
     return shape

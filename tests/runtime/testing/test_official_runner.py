@@ -50,6 +50,7 @@ def test_callback_answered_while_the_execution_runs_in_the_background() -> None:
     callback = result.get_callback("approval")
     assert isinstance(callback, CallbackOperation)
     assert callback.status is OperationStatus.SUCCEEDED and callback.callback_id
+    assert callback.result == json.dumps("approved")  # the payload as sent, as on the official runner
     assert callback.operation_type is OperationType.CALLBACK
 
 
