@@ -117,7 +117,9 @@ def run_invocation(
         state = InvocationState(services, snapshot, execution, ownership, start_linger=linger)
     else:
         return _run_observed(handler, request, lambda_context, plugins, (services, snapshot, execution, ownership))
-    if now >= execution.timeout_at:
+    # As for any timer: the watchdog set for the timeout may land within the due tolerance before it. Were that
+    # not the timeout, the invocation would find nothing to do and set no timer (its own counts as on time).
+    if is_due(now, execution.timeout_at):
         return _time_out(state)
     try:
         return _run_guarded(handler, state, snapshot, request, lambda_context)
@@ -151,7 +153,7 @@ def _run_observed(
         )
 
         def run() -> InvocationOutcome:
-            if state.now() >= execution.timeout_at:
+            if is_due(state.now(), execution.timeout_at):
                 return _time_out(state)
             return _run_guarded(handler, state, snapshot, request, lambda_context)
 

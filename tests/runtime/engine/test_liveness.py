@@ -335,3 +335,29 @@ def test_direct_start_whose_invocation_dies_is_resumed_by_its_watchdog() -> None
     assert runs["greet"] == 1
     # The watchdog fires 90 s after the start: a dead invocation's lease (60 s) has lapsed by then.
     assert elapsed <= 90 + 5
+
+
+def test_a_watchdog_landing_just_before_the_execution_timeout_ends_the_execution() -> None:
+    """SQS delays are whole seconds and hosts' clocks differ: a timer may land within the due tolerance before its
+    time. The watchdog set for the execution's timeout counts as on time then, as every other timer does; were it
+    not, the invocation would find nothing to do and, its own timer being on time, set none: stuck RUNNING."""
+    from durable_runtime import contract
+    from durable_runtime.engine.clock import DUE_TOLERANCE_SECONDS
+
+    @durable_execution
+    def handler(event: dict, ctx) -> str:
+        ctx.wait(Duration.from_days(2), name="too-long")
+        return "never"
+
+    with DurableFunctionTestRunner(handler, execution_timeout=3600) as runner:
+        arn = runner.run_async(input="{}")
+        while runner.pump_once(advance_time=False):
+            pass
+        started = runner.client.get_durable_execution(DurableExecutionArn=arn)["StartTimestamp"].timestamp()
+        timeout_at = started + 3600
+        runner.clock.advance_to(timeout_at - DUE_TOLERANCE_SECONDS / 2)
+        watchdog = ResumeRequest(ExecutionArn.parse(arn), contract.REASON_WATCHDOG, due_at=timeout_at)
+        function = runner.local_lambda.functions["test-function"].versions["1"]
+        function(watchdog.to_event(), runner.local_lambda.context_for("test-function", "1", "early-watchdog"))
+
+        assert runner.execution_status(arn) == "TIMED_OUT"
