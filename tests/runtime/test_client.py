@@ -116,3 +116,25 @@ def test_the_functions_configuration_bounds_an_executions_timeout() -> None:
 
     # Unless a start asks for less, an execution gets the function's own timeout.
     assert started["ExecutionStartedDetails"]["ExecutionTimeout"] == 600
+
+
+def test_execution_record_is_the_execution_state_and_history_from_one_journal_read() -> None:
+    with DurableFunctionTestRunner(_greeter, execution_timeout=86_400) as runner:
+        arn = runner.client.start_execution("test-function", '{"name": "Ada"}', "order-9")["DurableExecutionArn"]
+        runner.wait_for_result(arn)
+        client = runner.client
+        queries_before = _queries(runner)
+        record = client.get_durable_execution_record(DurableExecutionArn=arn, IncludeExecutionData=True)
+        queries = _queries(runner) - queries_before
+
+        assert record["Execution"] == client.get_durable_execution(DurableExecutionArn=arn)
+        assert record["Operations"] == client.get_durable_execution_state(DurableExecutionArn=arn)["Operations"]
+        history = client.get_durable_execution_history(DurableExecutionArn=arn, IncludeExecutionData=True)
+        assert record["Events"] == history["Events"]
+        assert queries == 1
+        with pytest.raises(ResourceNotFoundException):
+            client.get_durable_execution_record(DurableExecutionArn=arn.replace("order-9", "order-0"))
+
+
+def _queries(runner: DurableFunctionTestRunner) -> int:
+    return sum(1 for service, operation in runner.faults.calls if (service, operation) == ("dynamodb", "Query"))

@@ -378,12 +378,15 @@ class LocalEngine:
             wire = self._observer.get_durable_execution_history(
                 DurableExecutionArn=execution_arn, IncludeExecutionData=include_execution_data
             )
+        self._restore_callback_ids(execution_arn, wire["Events"])
+        return wire
+
+    def _restore_callback_ids(self, execution_arn: str, events: list[dict[str, Any]]) -> None:
         whole = self._whole_callback_ids(execution_arn)
-        for event in wire.get("Events", []):
+        for event in events:
             details = event.get("CallbackStartedDetails")
             if details and details.get("CallbackId") in whole:
                 details["CallbackId"] = whole[details["CallbackId"]]
-        return wire
 
     def _whole_callback_ids(self, execution_arn: str) -> dict[str, str]:
         from ..callbacks.ids import MalformedCallbackId, decode
@@ -401,11 +404,11 @@ class LocalEngine:
     def result(self, execution_arn: str) -> DurableFunctionTestResult:
         """The result of a closed execution, its operations in the order they started."""
         with self._pump_lock:
-            execution = self._observer.get_durable_execution(DurableExecutionArn=execution_arn)
-            state = self._observer.get_durable_execution_state(DurableExecutionArn=execution_arn)
-            events = self.history_wire(execution_arn, include_execution_data=False)["Events"]
+            # One read of the journal for all three views: most of a result's cost is moto serializing it.
+            record = self._observer.get_durable_execution_record(DurableExecutionArn=execution_arn)
+        self._restore_callback_ids(execution_arn, record["Events"])
         return DurableFunctionTestResult.from_execution_state(
-            {"DurableExecutionArn": execution_arn, **execution}, state["Operations"], events
+            {"DurableExecutionArn": execution_arn, **record["Execution"]}, record["Operations"], record["Events"]
         )
 
     def hold(self, execution_arn: str) -> None:
