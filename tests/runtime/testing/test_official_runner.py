@@ -270,3 +270,22 @@ def test_cloud_runner_starts_follows_and_reads_an_execution_of_the_engine_it_is_
     assert [op.name for op in result.operations] == ["charge", "settle"]
     assert isinstance(result.get_wait("settle"), WaitOperation)
     assert [event.event_type for event in history.events][:2] == ["ExecutionStarted", "StepStarted"]
+
+
+def test_child_context_runner_runs_one_child_context_function_with_its_arguments() -> None:
+    from durable_runtime.context import durable_with_child_context
+    from durable_runtime.testing.runner import DurableChildContextTestRunner
+
+    @durable_with_child_context
+    def quote(ctx: Any, item: str, *, quantity: int) -> dict:
+        price = ctx.step(lambda _: 250, name="price")
+        ctx.wait(Duration.from_seconds(5), name="hold")
+        return {"item": item, "total": price * quantity}
+
+    with DurableChildContextTestRunner(quote, "mug", quantity=3) as runner:
+        result = runner.run(input="{}")
+
+    assert result.status is InvocationStatus.SUCCEEDED, result.error
+    assert json.loads(result.result or "") == {"item": "mug", "total": 750}
+    assert result.get_step("price").status is OperationStatus.SUCCEEDED
+    assert isinstance(result.get_wait("hold"), WaitOperation)
