@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import uuid
 from decimal import Decimal
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from durable_runtime.concurrency.models import BatchItem, BatchResult, CompletionReason
 from durable_runtime.config import BatchItemStatus
-from durable_runtime.exceptions import ErrorObject, RetryableSerDesError, SerDesError
+from durable_runtime.exceptions import DurableExecutionsError, ErrorObject, RetryableSerDesError, SerDesError
 from durable_runtime.serdes import (
     DEFAULT_JSON_SERDES,
     EXTENDED_TYPES_SERDES,
@@ -301,3 +302,31 @@ def test_is_primitive_covers_only_json_scalars_and_their_lists() -> None:
     assert SerDes.is_primitive([1, ["a", [None, 2.5, True]]])
     assert not SerDes.is_primitive((1,))
     assert not SerDes.is_primitive([{"a": 1}])
+
+
+def test_type_codec_encodes_each_family_with_its_codec_and_decodes_it_back() -> None:
+    """Code composing the official codec classes gets the same tags and values the serdes writes."""
+    from durable_runtime.serdes import TYPE_CODEC, EncodedValue, TypeTag
+
+    order_id = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    value = {"id": order_id, "total": Decimal("9.90"), "tags": ("a", b"\x00"), "at": datetime.date(2026, 1, 2)}
+    encoded = TYPE_CODEC.encode(value)
+    assert encoded.tag is TypeTag.DICT
+    assert encoded.value["id"] == {"t": "u", "v": str(order_id)}
+    assert encoded.value["tags"] == {"t": "t", "v": [{"t": "s", "v": "a"}, {"t": "B", "v": "AA=="}]}
+    assert TYPE_CODEC.decode(encoded.tag, encoded.value) == value
+    assert TYPE_CODEC.decode(TypeTag.LIST, [EncodedValue(TypeTag.INT, 1), 2]) == [1, 2]
+    assert EXTENDED_TYPES_SERDES.serialize(value) == json.dumps(encoded.envelope(), separators=(",", ":"))
+
+
+def test_codecs_refuse_what_they_do_not_hold() -> None:
+    from durable_runtime.serdes import TYPE_CODEC, ContainerCodec, DecimalCodec, TypeTag
+
+    with pytest.raises(SerDesError, match="object"):
+        TYPE_CODEC.encode(object())
+    with pytest.raises(SerDesError, match='"zz"'):
+        TYPE_CODEC.decode("zz", 1)  # type: ignore[arg-type]
+    with pytest.raises(SerDesError, match="DecimalCodec"):
+        DecimalCodec().decode(TypeTag.STR, "x")
+    with pytest.raises(DurableExecutionsError, match="set_dispatcher"):
+        ContainerCodec().encode([1])
