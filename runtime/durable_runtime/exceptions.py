@@ -32,6 +32,14 @@ if TYPE_CHECKING:
 _OWN_PACKAGE = "durable_runtime"
 _OFFICIAL_PACKAGE = "aws_durable_execution_sdk_python"
 
+# HTTP statuses and error codes that decide how an AWS API failure is categorised (official names).
+BAD_REQUEST_ERROR = 400
+TOO_MANY_REQUESTS_ERROR = 429
+SERVICE_ERROR = 500
+INVALID_PARAMETER_VALUE_EXCEPTION = "InvalidParameterValueException"
+# The managed service's message for a stale checkpoint token; Durable Kit's journal has no tokens.
+INVALID_CHECKPOINT_TOKEN_PREFIX = "Invalid checkpoint token"
+
 
 class AwsErrorObj(TypedDict):
     """The ``Error`` member of a botocore error response."""
@@ -156,7 +164,7 @@ class BotoClientError(InvocationError):
         error = response.get("Error")
         metadata = response.get("ResponseMetadata")
         status = (metadata or {}).get("HTTPStatusCode") or 0
-        client_fault = 400 <= status < 500 and status != 429
+        client_fault = BAD_REQUEST_ERROR <= status < SERVICE_ERROR and status != TOO_MANY_REQUESTS_ERROR
         category = DurableApiErrorCategory.EXECUTION if client_fault else DurableApiErrorCategory.INVOCATION
         return cls(str(exception), category, error, metadata)
 

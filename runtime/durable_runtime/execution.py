@@ -45,6 +45,11 @@ _REEXPORTS = {
     "DurableInstrumentationPluginFactory": "plugin",
     "PluginExecutor": "plugins.executor",
     "load_configured_plugins": "plugin_discovery",
+    "DurableExecutionInvocationInput": "managed_protocol",
+    "DurableExecutionInvocationInputWithClient": "managed_protocol",
+    "InitialExecutionState": "managed_protocol",
+    "LAMBDA_RESPONSE_SIZE_LIMIT": "managed_protocol",
+    "handle_checkpoint_error": "managed_protocol",
 }
 __getattr__, __dir__ = lazy_reexports(__name__, _REEXPORTS)
 
