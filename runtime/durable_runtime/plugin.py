@@ -31,6 +31,7 @@ Plugins written against the official SDK (the OpenTelemetry package, say) import
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from dataclasses import dataclass, field
 from enum import Enum
@@ -41,6 +42,7 @@ from .exceptions import ErrorObject
 from .journal.records import OperationStatus
 
 if TYPE_CHECKING:
+    from .lambda_service import DurableExecutionInvocationOutput, Operation
     from .plugins.executor import PluginExecutor, PluginHost
 
 __all__ = [
@@ -120,6 +122,35 @@ class OperationInfo:
     result: str | None = field(default=None, kw_only=True)
     error: ErrorObject | None = field(default=None, kw_only=True)
     attempt: int | None = field(default=None, kw_only=True)
+
+    @staticmethod
+    def from_operation(operation: Operation, *, is_replayed: bool = False) -> OperationInfo:
+        """A hook's view of an operation in the service's shape (`lambda_service.Operation`)."""
+        details = [
+            operation.step_details,
+            operation.context_details,
+            operation.callback_details,
+            operation.chained_invoke_details,
+        ]
+        outcome = next((found for found in details if found is not None), None)
+        error = getattr(outcome, "error", None)
+        if error is not None and error.stack_trace:
+            # A copy: the recorded error reaches user code on replay, and its stack trace is a mutable list.
+            error = dataclasses.replace(error, stack_trace=list(error.stack_trace))
+        return OperationInfo(
+            operation_id=operation.operation_id,
+            operation_type=OperationType(operation.operation_type.value),
+            sub_type=operation.sub_type,
+            name=operation.name,
+            parent_id=operation.parent_id,
+            start_time=operation.start_timestamp,
+            end_time=operation.end_timestamp,
+            result=getattr(outcome, "result", None),
+            error=error,
+            attempt=operation.step_details.attempt if operation.step_details else None,
+            is_replayed=is_replayed,
+            status=operation.status,
+        )
 
 
 @dataclass(frozen=True)
@@ -218,6 +249,26 @@ class InvocationEndInfo(InvocationInfo):
     status: InvocationStatus = field(kw_only=True)
     error: ErrorObject | None = field(default=None)
     execution_result: str | None = field(default=None, kw_only=True, repr=False, compare=False, hash=False)
+
+    @classmethod
+    def from_durable_execution_invocation_output(
+        cls,
+        invocation_start_info: InvocationInfo,
+        output: DurableExecutionInvocationOutput,
+        operations: dict[str, OperationInfo] | None = None,
+    ) -> InvocationEndInfo:
+        """The end of the invocation `invocation_start_info` began, as `output` reports it."""
+        return cls(
+            request_id=invocation_start_info.request_id,
+            execution_arn=invocation_start_info.execution_arn,
+            is_first_invocation=invocation_start_info.is_first_invocation,
+            execution_start_time=invocation_start_info.execution_start_time,
+            execution_input=invocation_start_info.execution_input,
+            operations=operations if operations is not None else invocation_start_info.operations,
+            status=InvocationStatus(output.status.value),
+            error=output.error,
+            execution_result=output.result,
+        )
 
 
 @dataclass(frozen=True)
