@@ -310,7 +310,8 @@ def _operation_shape(record: OperationRecord, wait_finished: bool, services: Eng
             "Type": record.operation_type.value,
             "SubType": record.sub_type,
             "StartTimestamp": _ts(record.started_at),
-            "EndTimestamp": _ts(record.ended_at),
+            # A wait found finished ended when it was due, whichever invocation noticed it.
+            "EndTimestamp": _ts(record.wait_until if wait_finished else record.ended_at),
             "Status": status,
         }
     )

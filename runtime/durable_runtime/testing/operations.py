@@ -18,6 +18,7 @@ from ..execution import InvocationStatus
 from ..lambda_service import Operation as ServiceOperation
 from ..lambda_service import OperationPayload, OperationStatus, OperationType
 from .exceptions import DurableFunctionsTestError
+from .history_operations import operations_from_history
 
 __all__ = [
     "CallbackOperation",
@@ -341,10 +342,30 @@ class DurableFunctionTestResult(_LookupsByName):
             execution_arn=execution.get("DurableExecutionArn", ""),
         )
 
+    @classmethod
+    def from_execution_history(
+        cls, execution_response: Mapping[str, Any], history_response: Mapping[str, Any]
+    ) -> DurableFunctionTestResult:
+        """The result of a closed execution from `GetDurableExecution` and `GetDurableExecutionHistory` responses
+        alone (read the history with `IncludeExecutionData=True` to have results and errors in the operations)."""
+        events = list(_as_mapping(history_response).get("Events", []))
+        return cls.from_execution_state(_as_mapping(execution_response), operations_from_history(events), events)
+
+    @classmethod
+    def create(cls, execution: Mapping[str, Any]) -> DurableFunctionTestResult:
+        """The result of a closed execution given as one document: the `GetDurableExecution` fields with the
+        state's `Operations` and the history's `Events` (either may be missing; operations are then rebuilt from
+        the events)."""
+        execution = _as_mapping(execution)
+        events = list(execution.get("Events", []))
+        operations = execution.get("Operations")
+        return cls.from_execution_state(
+            execution, operations_from_history(events) if operations is None else operations, events
+        )
+
     def get_operation_by_name(self, name: str) -> Operation:
         """The first top-level operation called `name`."""
         return _first_named(self.operations, name, "Operation")
-
 
     def get_all_operations(self) -> list[Operation]:
         """Every operation, nested ones included."""
@@ -355,6 +376,11 @@ class DurableFunctionTestResult(_LookupsByName):
             found.append(operation)
             stack.extend(getattr(operation, "child_operations", None) or [])
         return found
+
+
+def _as_mapping(response: Any) -> Mapping[str, Any]:
+    # The official factories take the testing SDK's response models; their `to_dict()` is the API's shape.
+    return cast("Mapping[str, Any]", response if isinstance(response, Mapping) else response.to_dict())
 
 
 def _first_named(operations: list[Operation], name: str, what: str) -> Operation:

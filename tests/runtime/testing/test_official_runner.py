@@ -289,3 +289,55 @@ def test_child_context_runner_runs_one_child_context_function_with_its_arguments
     assert json.loads(result.result or "") == {"item": "mug", "total": 750}
     assert result.get_step("price").status is OperationStatus.SUCCEEDED
     assert isinstance(result.get_wait("hold"), WaitOperation)
+
+
+def test_result_rebuilt_from_execution_and_history_alone_matches_the_runners() -> None:
+    """`from_execution_history` (the official cloud runner's factory) sees what the runner's own result sees."""
+    from durable_runtime.config import ChildConfig
+    from durable_runtime.retries import RetryStrategyConfig, create_retry_strategy
+    from durable_runtime.testing.runner import DurableFunctionTestResult
+
+    attempts = []
+
+    def flaky(_: Any) -> str:
+        attempts.append(1)
+        if len(attempts) < 2:
+            raise RuntimeError("transient")
+        return "ok"
+
+    @durable_execution
+    def handler(event: dict, ctx: Any) -> str:
+        retry = create_retry_strategy(RetryStrategyConfig(max_attempts=3, initial_delay=Duration.from_seconds(1)))
+        ctx.step(flaky, name="flaky", config=StepConfig(retry_strategy=retry))
+        ctx.wait(Duration.from_seconds(30), name="cool")
+        ctx.run_in_child_context(lambda child: child.step(lambda _: 7, name="inner"), name="box", config=ChildConfig())
+        callback = ctx.create_callback("approval")
+        return callback.result()
+
+    with DurableFunctionTestRunner(handler=handler) as runner:
+        arn = runner.run_async(input="{}")
+        runner.send_callback_success(runner.wait_for_callback(arn), result=b'"yes"')
+        expected = runner.wait_for_result(arn)
+        execution = runner.client.get_durable_execution(DurableExecutionArn=arn)
+        history = runner.get_execution_history(arn, include_execution_data=True)
+
+    rebuilt = DurableFunctionTestResult.from_execution_history(execution, history)
+
+    def millis(moment: datetime.datetime | None) -> int | None:
+        return None if moment is None else round(moment.timestamp() * 1000)  # history has millisecond timestamps
+
+    def seen(result: DurableFunctionTestResult) -> list[tuple]:
+        return [
+            (op.name, op.operation_type, op.status, getattr(op, "result", None), getattr(op, "attempt", None),
+             getattr(op, "callback_id", None), op.parent_id, millis(op.start_timestamp), millis(op.end_timestamp))
+            for op in result.get_all_operations()
+        ]  # fmt: skip
+
+    assert (rebuilt.status, rebuilt.result, rebuilt.execution_status) == (expected.status, expected.result, "SUCCEEDED")
+    for got, want in zip(sorted(seen(rebuilt), key=repr), sorted(seen(expected), key=repr), strict=True):
+        assert got == want
+    assert [op.name for op in rebuilt.operations] == ["flaky", "cool", "box", "approval"]
+    assert DurableFunctionTestResult.create({**execution, "Events": history["Events"]}) == rebuilt
+    assert rebuilt.get_step("flaky").attempt == expected.get_step("flaky").attempt == 2
+    cool = rebuilt.get_wait("cool")
+    assert millis(cool.scheduled_end_timestamp) == millis(expected.get_wait("cool").scheduled_end_timestamp)
