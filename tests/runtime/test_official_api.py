@@ -58,12 +58,9 @@ INTERNAL_MODULES = (
 # these; code that does (a plugin driving the official executor, a test building a DurableContext by hand) will not
 # run unchanged. Non-strict, so a name that gains a counterpart shows up as XPASS and its entry can go.
 _EXECUTOR = "the official batch executor's bookkeeping; Durable Kit's batches run in operations/batch.py"
-_PROTOCOL = "the managed service's invocation and checkpoint protocol, which Durable Kit does not speak"
 _CONSTRUCTED = "built by the engine, never by users: the engine's own objects have other constructors"
-_CODECS = "the official ExtendedTypeSerDes's codec classes; ours encodes the same wire format with functions"
 _PLUGIN_DISPATCH = "the official plugin executor's dispatch internals; hooks and infos are the same, built by ours"
 _WEB = "the official HTTP emulator of the service; Durable Kit's dev server is its own (issue 13)"
-_TEST_RESULT = "built from the official in-memory service's objects; ours is built by from_execution_state"
 KNOWN_GAPS: dict[str, tuple[str, set[str]]] = {
     f"{SDK}.concurrency.models": (
         _EXECUTOR,
@@ -71,31 +68,12 @@ KNOWN_GAPS: dict[str, tuple[str, set[str]]] = {
         | {"envelope_summary_generator"},
     ),
     f"{SDK}.context": (_CONSTRUCTED, {"Callback", "DurableContext", "envelope_summary_generator"}),
-    f"{SDK}.exceptions": (
-        _PROTOCOL,
-        {"BAD_REQUEST_ERROR", "INVALID_CHECKPOINT_TOKEN_PREFIX", "INVALID_PARAMETER_VALUE_EXCEPTION", "SERVICE_ERROR"}
-        | {"TOO_MANY_REQUESTS_ERROR"},
-    ),
-    f"{SDK}.execution": (
-        _PROTOCOL,
-        {"DurableExecutionInvocationInput", "DurableExecutionInvocationInputWithClient", "InitialExecutionState"}
-        | {"LAMBDA_RESPONSE_SIZE_LIMIT", "handle_checkpoint_error"},
-    ),
-    f"{SDK}.serdes": (
-        _CODECS,
-        {"BytesCodec", "Codec", "ContainerCodec", "DateTimeCodec", "DecimalCodec", "EncodedValue", "PrimitiveCodec"}
-        | {"TYPE_CODEC", "TypeCodec", "UuidCodec"},
-    ),
     f"{SDK}.plugin": (
         _PLUGIN_DISPATCH,
-        {"InvocationEndInfo", "OperationEndInfo", "OperationInfo", "OperationStartInfo", "PluginExecutor"}
-        | {"PluginHost", "UserFunctionEndInfo", "UserFunctionStartInfo"},
+        {"PluginExecutor", "PluginHost"},
     ),
     TESTING: (_WEB, {"WebRunner", "WebRunnerConfig"}),
-    f"{TESTING}.runner": (
-        f"{_WEB}; DurableFunctionTestResult's factories are {_TEST_RESULT}",
-        {"WebRunner", "WebRunnerConfig", "DurableFunctionTestResult"},
-    ),
+    f"{TESTING}.runner": (_WEB, {"WebRunner", "WebRunnerConfig"}),
 }
 # Type variables and module loggers are implementation details of a module, not names users import.
 UNCHECKED_KINDS = {"typevar", "logger"}
