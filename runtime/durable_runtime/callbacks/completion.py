@@ -62,7 +62,7 @@ RESULT_FORMAT_JSON = "json"
 
 
 def _find(services: EngineServices, callback_id: str) -> tuple[Any, OperationRecord, ExecutionRecord]:
-    """Decode and authenticate the id; return (capability, record, execution) of a running execution."""
+    """Decode and authenticate the id; return (capability, record, execution), whatever the execution's status."""
     try:
         capability = decode(callback_id)
     except MalformedCallbackId:
@@ -74,12 +74,13 @@ def _find(services: EngineServices, callback_id: str) -> tuple[Any, OperationRec
     execution = services.store.get_execution(capability.journal_key)
     if execution is None:
         raise CallbackNotFound(_UNKNOWN)
-    if execution.status != ExecutionStatus.RUNNING:
-        raise CallbackConflict(f"the execution is {execution.status.value}; it accepts no more callbacks")
     return capability, record, execution
 
 
-def _require_open(services: EngineServices, record: OperationRecord) -> None:
+def _require_open(services: EngineServices, execution: ExecutionRecord, record: OperationRecord) -> None:
+    # Checked after the retry checks: a completion retried once its execution closed still gets its success.
+    if execution.status != ExecutionStatus.RUNNING:
+        raise CallbackConflict(f"the execution is {execution.status.value}; it accepts no more callbacks")
     if record.status != OperationStatus.STARTED:
         raise CallbackConflict(f"the callback is already {record.status.value}")
     deadline = callback_deadline(record)
@@ -101,7 +102,7 @@ def callback_deadline(record: OperationRecord) -> float | None:
 def send_heartbeat(services: EngineServices, callback_id: str) -> None:
     """Push the callback's heartbeat deadline out; heartbeats produce no history event."""
     capability, record, execution = _find(services, callback_id)
-    _require_open(services, record)
+    _require_open(services, execution, record)
     # The attempt counter versions the record, so a heartbeat and a concurrent change never overwrite each other.
     updated = record.evolve(attempt=record.attempt + 1, extra={**record.extra, "hb_at": f"{services.clock.now():.3f}"})
     _write(services, capability.journal_key, execution, record, updated, [], wake=None)
@@ -114,7 +115,7 @@ def send_success(services: EngineServices, callback_id: str, result: str | None)
     capability, record, execution = _find(services, callback_id)
     if record.status == OperationStatus.SUCCEEDED and record.result == result:
         return  # a retry of a completion that landed (its answer was lost): the execution resumes already
-    _require_open(services, record)
+    _require_open(services, execution, record)
     _check_format(record, result)
     updated = record.evolve(status=OperationStatus.SUCCEEDED, result=result, ended_at=services.clock.now())
     details = {} if result is None else {"Result": {"Payload": result}}
@@ -129,7 +130,7 @@ def send_failure(services: EngineServices, callback_id: str, error: ErrorObject)
     capability, record, execution = _find(services, callback_id)
     if record.status == OperationStatus.FAILED and record.error == (preview_error(error) or error):
         return  # a retry of a failure that landed
-    _require_open(services, record)
+    _require_open(services, execution, record)
     updated = record.evolve(status=OperationStatus.FAILED, error=error, ended_at=services.clock.now())
     details = {"Error": {"Payload": error.to_dict()}}
     _finish(services, capability.journal_key, execution, record, updated, "CallbackFailed", details)
