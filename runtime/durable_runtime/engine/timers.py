@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..contract import SQS_MAX_DELAY_SECONDS
 from ..exceptions import ValidationError
-from .clock import DUE_TOLERANCE_SECONDS
 from .heartbeat import Heartbeat
 
 if TYPE_CHECKING:
@@ -25,6 +24,8 @@ log = logging.getLogger("durable_runtime")
 
 # Scheduler fires within about a minute of the set time: aim early, and let the queue finish to the second.
 _SCHEDULE_LEAD_SECONDS = 60
+# Journal timestamps are kept to the millisecond.
+_STORAGE_ROUNDING_SECONDS = 0.001
 # Timer messages being handled stay invisible this long at a time, renewed while the invocation lives: if it dies,
 # they are delivered again about this soon rather than after the queue's visibility timeout (the function's timeout
 # plus a margin, see contract.TIMER_QUEUE_VISIBILITY_MARGIN_SECONDS).
@@ -70,8 +71,9 @@ class AwsTimerService:
     def schedule(self, request: ResumeRequest, due_at: float) -> None:
         """One SendMessage for due times within 15 minutes, else one CreateSchedule that lands on the queue."""
         # Due times are stored to the millisecond, so a 1 s timer can be 1.0004 s away: rounding that up would make
-        # it a second late. A message landing within the due tolerance counts as on time (`is_due`).
-        delay = max(0, math.ceil(due_at - self._clock.now() - DUE_TOLERANCE_SECONDS))
+        # it a second late. Only that rounding is forgiven: a timer never lands earlier than a millisecond before
+        # it is due (the due tolerance of `is_due` is for clock skew between hosts, not for early delivery).
+        delay = max(0, math.ceil(due_at - self._clock.now() - _STORAGE_ROUNDING_SECONDS))
         body = dataclasses.replace(request, due_at=due_at).to_json()
         if delay <= SQS_MAX_DELAY_SECONDS:
             self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=body, DelaySeconds=delay)
