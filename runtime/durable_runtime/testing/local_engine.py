@@ -147,6 +147,9 @@ class LocalEngine:
         from botocore.config import Config
         from moto import mock_aws
 
+        from . import moto_speedups
+
+        moto_speedups.install()
         self._stack.enter_context(mock_aws())
         self._stack.enter_context(moto_on_virtual_time(self._clock))
         self._stack.enter_context(moto_with_throttling(self.faults))
