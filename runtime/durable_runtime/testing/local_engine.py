@@ -29,6 +29,7 @@ from .event_sources import QueueEventSource, SchedulerService, StreamEventSource
 from .exceptions import api_exception_for_status
 from .faults import FaultPlan, moto_with_throttling
 from .lambda_service import LocalLambda
+from .moto_clients import moto_client, shared_moto_client
 from .operations import DurableFunctionTestResult
 from .resources import create_resources, journal_stream_arn
 
@@ -143,7 +144,6 @@ class LocalEngine:
         )
 
     def _start_aws(self, region: str) -> None:
-        import boto3
         from botocore.config import Config
         from moto import mock_aws
 
@@ -153,22 +153,24 @@ class LocalEngine:
         self._stack.enter_context(mock_aws())
         self._stack.enter_context(moto_on_virtual_time(self._clock))
         self._stack.enter_context(moto_with_throttling(self.faults))
-        # Typed loosely: clients are made from service names held in a tuple.
-        session: Any = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
-        )
+
+        def client(service: str, config: Config | None = None) -> Any:
+            return moto_client(service, region, config)
+
+        def shared_client(service: str, config: Config | None = None) -> Any:
+            return shared_moto_client(service, region, config)
+
         # The runtime's clients carry the fault plan; the simulation of AWS (event sources, Scheduler, set-up)
         # has clients of its own, so faults only ever hit the runtime.
-        self._clients: dict[str, Any] = {service: session.client(service) for service in _RUNTIME_SERVICES}
-        for service, client in self._clients.items():
-            self.faults.install(client, service)
+        self._clients: dict[str, Any] = {service: client(service) for service in _RUNTIME_SERVICES}
+        for service, runtime_client in self._clients.items():
+            self.faults.install(runtime_client, service)
         self.dynamodb, self.s3 = self._clients["dynamodb"], self._clients["s3"]
         self.sqs, self.scheduler = self._clients["sqs"], self._clients["scheduler"]
-        self._aws: dict[str, Any] = {service: session.client(service) for service in _RUNTIME_SERVICES}
+        # The simulation's clients carry nothing of this runner: runners in one process share them.
+        self._aws: dict[str, Any] = {service: shared_client(service) for service in _RUNTIME_SERVICES}
         # moto serves DynamoDB Streams on the regional endpoint only, not the account-based one botocore prefers.
-        self._aws["dynamodbstreams"] = session.client(
-            "dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")
-        )
+        self._aws["dynamodbstreams"] = shared_client("dynamodbstreams", Config(account_id_endpoint_mode="disabled"))
 
     def _start_event_sources(self) -> None:
         from ..engine.outbox import handler as outbox_handler
