@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from durable_runtime.testing import DurableFunctionTestRunner
-from durable_runtime.testing.runner import OUTBOX_FUNCTION
+from durable_runtime.testing.local_engine import OUTBOX_FUNCTION
 from examples import fraud_review, order_workflow
 
 ORDER = {"order_id": "bench-1", "items": [{"sku": "mug", "quantity": 2, "unit_price_cents": 1250}]}
