@@ -35,6 +35,12 @@ def main() -> int:
         status = _engine_figures(results)
     results["runner"] = runner = runner_compare.measure()
     runner_compare.print_table(runner)
+    results.update(first := runner_compare.first_invocation_ms())
+    ours, official = first["first_invocation_ms_ours"], first["first_invocation_ms_official"]
+    print(
+        f"\nfirst invocation (import + first call, median of 15): ours {ours:.0f} ms, official "
+        + (f"{official:.0f} ms, ratio {ours / official:.2f}" if official else "not installed")
+    )
     path = pathlib.Path.cwd() / ".bench" / "results.json"
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")

@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / "runner_workloads.py"
+FIRST_INVOCATION = pathlib.Path(__file__).resolve().parent / "first_invocation.py"
 # (workload, size, repeats): the large ones take seconds each, so they run once.
 WORKLOADS = [
     ("steps", 100, 5),
@@ -82,3 +83,16 @@ def print_table(rows: list[dict[str, object]]) -> None:
             f"{cell(ratio.get('cpu'), '6.2f'):>6}   {ours['wall']:7.3f} {cell(theirs.get('wall'), '8.3f'):>8} "
             f"{cell(ratio.get('wall'), '6.2f'):>6}   {ours['peak_mb']:5.0f} {cell(theirs.get('peak_mb'), '8.0f'):>8}"
         )
+
+
+def first_invocation_ms(runs: int = 15) -> dict[str, float | None]:
+    """Median milliseconds of SDK import + first invocation in a fresh process, ours and official (see
+    first_invocation.py), paired run by run."""
+    official = official_python()
+    samples: dict[str, list[float]] = {"ours": [], "official": []}
+    for _ in range(runs):
+        for sdk, python in (("ours", sys.executable), ("official", official)):
+            if python:
+                done = subprocess.run([python, str(FIRST_INVOCATION), sdk], capture_output=True, text=True, check=True)
+                samples[sdk].append(json.loads(done.stdout.strip().splitlines()[-1])["ms"])
+    return {f"first_invocation_ms_{sdk}": statistics.median(v) if v else None for sdk, v in samples.items()}
