@@ -67,8 +67,14 @@ class QueueEventSource:
         for receipt in self._parked.pop(execution_arn, {}).values():
             self._sqs.change_message_visibility(QueueUrl=self._url, ReceiptHandle=receipt, VisibilityTimeout=0)
 
-    def poll(self) -> bool:
-        """Receive visible messages and invoke their functions; True when anything was delivered."""
+    def poll(self, now: float | None = None) -> bool:
+        """Receive visible messages and invoke their functions; True when anything was delivered.
+
+        Given `now`, a queue with no message visible by then is not asked at all (moto's queue, read directly,
+        answers the same for free).
+        """
+        if now is not None and not any(moment <= now for moment, _ in self.pending()):
+            return False
         messages = self._sqs.receive_message(
             QueueUrl=self._url, MaxNumberOfMessages=self._batch_size, MessageSystemAttributeNames=["All"]
         ).get("Messages", [])
@@ -171,10 +177,12 @@ class StreamEventSource:
         self._iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="LATEST")[
             "ShardIterator"
         ]
+        # Records of moto's shard the iterator has passed (it starts at the end: LATEST).
+        self._position: int | None = _shard_length(stream_arn)
 
     def poll(self) -> bool:
         """Deliver new (or retry failed) records to the function; True when the function was invoked."""
-        if not self._backlog.records:
+        if not self._backlog.records and self._may_have_records():
             self._read()
         if not self._backlog.records or self._clock.now() < self._backlog.retry_at:
             return False
@@ -185,8 +193,16 @@ class StreamEventSource:
         """When a failed batch is retried, if one is waiting."""
         return self._backlog.retry_at if self._backlog.records else None
 
+    def _may_have_records(self) -> bool:
+        # moto's shard only grows, and the iterator has passed `_position` of its records: unless there are more,
+        # GetRecords would return nothing.
+        length = _shard_length(self._arn)
+        return length is None or self._position is None or length > self._position
+
     def _read(self) -> None:
         page = self._streams.get_records(ShardIterator=self._iterator, Limit=100)
+        if self._position is not None:
+            self._position += len(page.get("Records", []))
         self._iterator = page.get("NextShardIterator") or self._iterator
         for record in page.get("Records", []):
             event = _lambda_stream_record(record, self._arn)
@@ -244,12 +260,40 @@ class SchedulerService:
 
     def _schedules(self) -> list[tuple[float, dict[str, Any]]]:
         found: list[tuple[float, dict[str, Any]]] = []
+        if not _group_has_schedules(self._group):
+            return found  # what ListSchedules would say, without asking
         for page in self._scheduler.get_paginator("list_schedules").paginate(GroupName=self._group):
             for summary in page.get("Schedules", []):
                 schedule = self._scheduler.get_schedule(Name=summary["Name"], GroupName=self._group)
                 moment = datetime.datetime.strptime(schedule["ScheduleExpression"], "at(%Y-%m-%dT%H:%M:%S)")
                 found.append((moment.replace(tzinfo=datetime.UTC).timestamp(), dict(schedule)))
         return found
+
+
+def _shard_length(stream_arn: str) -> int | None:
+    """How many records moto's stream shard of `stream_arn` holds (None when it cannot be found)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    table_name = stream_arn.split(":table/", 1)[-1].split("/stream/", 1)[0]
+    for backend in dynamodb_backends.values():
+        for regional in backend.values():
+            table = regional.tables.get(table_name)
+            label = getattr(table, "latest_stream_label", None)
+            shard = getattr(table, "stream_shard", None)
+            if shard is not None and label and label in stream_arn:
+                return len(shard.items)
+    return None
+
+
+def _group_has_schedules(group: str) -> bool:
+    """Whether moto holds any schedule in `group` (in any account or region), read directly."""
+    from moto.scheduler.models import scheduler_backends
+
+    return any(
+        regional.schedule_groups.get(group) is not None and regional.schedule_groups[group].schedules
+        for backend in scheduler_backends.values()
+        for regional in backend.values()
+    )
 
 
 def _envelope(body: str) -> dict[str, Any]:

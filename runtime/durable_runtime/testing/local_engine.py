@@ -282,7 +282,7 @@ class LocalEngine:
             if delivery is not None:
                 self.local_lambda.run(delivery)
                 return True
-            return relayed or self._queue.poll() or self._schedules.fire_due()
+            return relayed or self._queue.poll(self._clock.now()) or self._schedules.fire_due()
 
     def upcoming(self) -> list[tuple[float, bool]]:
         """Everything due later: when, and whether idle time before it may be skipped.
