@@ -13,6 +13,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 # The repository root, for the examples the liveness figures run.
 sys.path.insert(1, str(pathlib.Path(__file__).resolve().parents[1]))
 
+import costs
 import cpu
 import fanout
 import journal_costs
@@ -33,6 +34,8 @@ def main() -> int:
     status = 0
     if "--runner-only" not in sys.argv:
         status = _engine_figures(results)
+        results["costs"] = report = costs.measure()
+        costs.print_report(report)
     results["runner"] = runner = runner_compare.measure()
     runner_compare.print_table(runner)
     results.update(first := runner_compare.first_invocation_ms())
