@@ -122,7 +122,11 @@ def _proxy(callback_id: str, action: str, body: str) -> dict:
     return callback_proxy_event(callback_id, action, body)
 
 
-def test_r03_retried_completion_whose_answer_was_lost_gets_200() -> None:
+@pytest.mark.parametrize("closed_first", [False, True], ids=["while-running", "after-close"])
+def test_r03_retried_completion_whose_answer_was_lost_gets_200(closed_first: bool) -> None:
+    """The sender retries a completion that landed (its answer was lost): 200, also once the execution used the
+    answer and ended; a different answer is refused."""
+
     @durable_execution
     def handler(event: dict, ctx) -> str:
         return ctx.create_callback("review").result()
@@ -131,35 +135,17 @@ def test_r03_retried_completion_whose_answer_was_lost_gets_200() -> None:
         arn = runner.run_async(input="{}")
         callback_id = runner.wait_for_callback(arn, "review")
         runner.send_callback_success(callback_id, b"yes")
+        if closed_first:
+            runner.wait_for_result(arn)
         retried = runner.post_callback_event(_proxy(callback_id, "succeed", "yes"))
         conflicting = runner.post_callback_event(_proxy(callback_id, "succeed", "no"))
+        heartbeat = runner.post_callback_event(_proxy(callback_id, "heartbeat", ""))
         result = runner.wait_for_result(arn)
 
     assert retried["statusCode"] == 200
     assert conflicting["statusCode"] == 409
-    assert result.result == '"yes"'
-
-
-def test_r03_a_completion_retried_after_the_execution_closed_still_gets_200() -> None:
-    """The sender's retry can arrive after the execution used the answer and ended: it landed, so 200."""
-
-    @durable_execution
-    def handler(event: dict, ctx) -> str:
-        return ctx.create_callback("review").result()
-
-    with DurableFunctionTestRunner(handler) as runner:
-        arn = runner.run_async(input="{}")
-        callback_id = runner.wait_for_callback(arn, "review")
-        runner.send_callback_success(callback_id, b"yes")
-        result = runner.wait_for_result(arn)
-        retried = runner.post_callback_event(_proxy(callback_id, "succeed", "yes"))
-        conflicting = runner.post_callback_event(_proxy(callback_id, "succeed", "no"))
-        heartbeat = runner.post_callback_event(_proxy(callback_id, "heartbeat", ""))
-
-    assert result.result == '"yes"'
-    assert retried["statusCode"] == 200
-    assert conflicting["statusCode"] == 409 and "SUCCEEDED" in conflicting["body"]
     assert heartbeat["statusCode"] == 409
+    assert result.result == '"yes"'
 
 
 def test_r04_child_that_dies_after_closing_still_resumes_its_parent() -> None:
