@@ -28,7 +28,15 @@ class InMemoryJournalStore(JournalStore):
         self._inputs: dict[str, tuple[str, str | None]] = {}
         self._operations: dict[str, dict[str, OperationRecord]] = {}
         self._invocations: dict[str, dict[int, InvocationRecord]] = {}
+        # Outbox entries (`wake`) of the writes that landed, in order: what the journal stream would carry.
+        self._outbox: list[str] = []
         self._lock = threading.Lock()
+
+    def take_outbox(self) -> list[str]:
+        """The outbox entries written since the last call, oldest first."""
+        with self._lock:
+            entries, self._outbox = self._outbox, []
+            return entries
 
     def load(self, key: str) -> JournalSnapshot:
         """A consistent copy of the execution's records."""
@@ -56,6 +64,7 @@ class InMemoryJournalStore(JournalStore):
             if key in self._executions:
                 return False
             self._executions[key] = record
+            self._outbox.extend([wake] if wake else [])
             return True
 
     def get_execution(self, key: str) -> ExecutionRecord | None:
@@ -135,6 +144,7 @@ class InMemoryJournalStore(JournalStore):
                 raise JournalConflictError(f"operation {record.operation_id} was changed by another invocation")
             events = (current.events if current else ()) + tuple(new_events)
             operations[record.operation_id] = record.evolve(events=events)
+            self._outbox.extend([wake] if wake else [])
 
     def write_invocation(self, key: str, seq: int, events: list[JournalEvent], expires_at: int) -> bool:
         """Store the invocation record once."""
@@ -175,6 +185,7 @@ class InMemoryJournalStore(JournalStore):
                 lease_until=None,
                 events=record.events + tuple(events),
             )
+            self._outbox.extend([wake] if wake else [])
             return True
 
     def list_executions(

@@ -23,7 +23,7 @@ from ..engine.ids import ExecutionArn
 from .filters import matches_any
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from .clock import VirtualClock
     from .lambda_service import LocalLambda
@@ -39,8 +39,18 @@ REDELIVERY = "redelivery"
 class QueueEventSource:
     """The timer queue's event source mapping: one batch per function, deleted only once handled."""
 
-    def __init__(self, sqs: Any, queue_url: str, queue_arn: str, local_lambda: LocalLambda, batch_size: int = 10):
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        queue_arn: str,
+        local_lambda: LocalLambda,
+        batch_size: int = 10,
+        peek: Callable[[], list[tuple[str, float, str, bool]]] | None = None,
+    ):
         self._sqs = sqs
+        # The queue's messages read without a request (id, visible from, body, redelivered): moto's by default.
+        self._peek = peek or (lambda: _moto_queue_messages(queue_url))
         self._url = queue_url
         self._arn = queue_arn
         self._lambda = local_lambda
@@ -124,23 +134,28 @@ class QueueEventSource:
         A message that was received and comes back after its visibility timeout (its invocation died) reads as
         a redelivery, whatever its reason.
         """
-        from moto.sqs.models import sqs_backends
-
         parked = {message_id for messages in self._parked.values() for message_id in messages}
-        name = self._url.rstrip("/").rsplit("/", 1)[-1]
-        for backend in sqs_backends.values():
-            for regional in backend.values():
-                queue = regional.queues.get(name)
-                if queue is not None and queue._messages:
-                    return [
-                        (
-                            max(m.delayed_until, m.visible_at) / 1000,
-                            _reason_of(m.body, redelivered=m.visible_at > m.delayed_until),
-                        )
-                        for m in list(queue._messages)
-                        if m.id not in parked
-                    ]
-        return []
+        return [
+            (visible_at, _reason_of(body, redelivered=redelivered))
+            for message_id, visible_at, body, redelivered in self._peek()
+            if message_id not in parked
+        ]
+
+
+def _moto_queue_messages(queue_url: str) -> list[tuple[str, float, str, bool]]:
+    """moto's messages of the queue, read directly: id, visible from (epoch seconds), body, received before."""
+    from moto.sqs.models import sqs_backends
+
+    name = queue_url.rstrip("/").rsplit("/", 1)[-1]
+    for backend in sqs_backends.values():
+        for regional in backend.values():
+            queue = regional.queues.get(name)
+            if queue is not None and queue._messages:
+                return [
+                    (m.id, max(m.delayed_until, m.visible_at) / 1000, m.body, m.visible_at > m.delayed_until)
+                    for m in list(queue._messages)
+                ]
+    return []
 
 
 @dataclass
@@ -150,27 +165,12 @@ class _Backlog:
     retry_at: float = 0.0
 
 
-class StreamEventSource:
-    """The journal stream's event source mapping: filtered records, in order, to one function."""
+class MotoStreamReader:
+    """Reads the journal table's stream on moto, as Lambda's event source does: records from where it started."""
 
-    def __init__(
-        self,
-        streams: Any,
-        stream_arn: str,
-        patterns: Sequence[dict[str, Any]],
-        local_lambda: LocalLambda,
-        function: str,
-        clock: VirtualClock,
-    ) -> None:
+    def __init__(self, streams: Any, stream_arn: str) -> None:
         self._streams = streams
-        self._arn = stream_arn
-        self._patterns = list(patterns)
-        self._lambda = local_lambda
-        self._function = function
-        self._clock = clock
-        self._ids = itertools.count(1)
-        self._backlog = _Backlog()
-        self.given_up: list[dict[str, Any]] = []
+        self.arn = stream_arn
         # From the stream's current end: a runner delivers what happens while it runs, even on a table (given
         # through `environment`) that earlier runs wrote to.
         shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
@@ -180,9 +180,43 @@ class StreamEventSource:
         # Records of moto's shard the iterator has passed (it starts at the end: LATEST).
         self._position: int | None = _shard_length(stream_arn)
 
+    def __call__(self) -> list[dict[str, Any]]:
+        """The next records, as Lambda hands them to a function (none without asking, when there are none)."""
+        # moto's shard only grows: unless it holds records past `_position`, GetRecords would return nothing.
+        length = _shard_length(self.arn)
+        if length is not None and self._position is not None and length <= self._position:
+            return []
+        page = self._streams.get_records(ShardIterator=self._iterator, Limit=100)
+        self._iterator = page.get("NextShardIterator") or self._iterator
+        records = page.get("Records", [])
+        if self._position is not None:
+            self._position += len(records)
+        return [_lambda_stream_record(record, self.arn) for record in records]
+
+
+class StreamEventSource:
+    """The journal stream's event source mapping: filtered records, in order, to one function."""
+
+    def __init__(
+        self,
+        read: Callable[[], list[dict[str, Any]]],
+        patterns: Sequence[dict[str, Any]],
+        local_lambda: LocalLambda,
+        function: str,
+        clock: VirtualClock,
+    ) -> None:
+        self._read_records = read
+        self._patterns = list(patterns)
+        self._lambda = local_lambda
+        self._function = function
+        self._clock = clock
+        self._ids = itertools.count(1)
+        self._backlog = _Backlog()
+        self.given_up: list[dict[str, Any]] = []
+
     def poll(self) -> bool:
         """Deliver new (or retry failed) records to the function; True when the function was invoked."""
-        if not self._backlog.records and self._may_have_records():
+        if not self._backlog.records:
             self._read()
         if not self._backlog.records or self._clock.now() < self._backlog.retry_at:
             return False
@@ -193,19 +227,8 @@ class StreamEventSource:
         """When a failed batch is retried, if one is waiting."""
         return self._backlog.retry_at if self._backlog.records else None
 
-    def _may_have_records(self) -> bool:
-        # moto's shard only grows, and the iterator has passed `_position` of its records: unless there are more,
-        # GetRecords would return nothing.
-        length = _shard_length(self._arn)
-        return length is None or self._position is None or length > self._position
-
     def _read(self) -> None:
-        page = self._streams.get_records(ShardIterator=self._iterator, Limit=100)
-        if self._position is not None:
-            self._position += len(page.get("Records", []))
-        self._iterator = page.get("NextShardIterator") or self._iterator
-        for record in page.get("Records", []):
-            event = _lambda_stream_record(record, self._arn)
+        for event in self._read_records():
             if matches_any(self._patterns, event):
                 self._backlog.records.append(event)
 
