@@ -51,38 +51,48 @@ def _median(samples: list[dict[str, float]]) -> dict[str, float]:
 
 
 def measure() -> list[dict[str, object]]:
-    """One row per workload: our figures, the official ones (or None) and their ratios (ours / official)."""
+    """One row per workload: figures for ours on moto, ours in memory and the official runner (or None), and the
+    ratios of ours to the official (below 1: we use less)."""
     official = official_python()
+    runners = [("ours", sys.executable), ("ours-memory", sys.executable), ("official", official)]
     rows: list[dict[str, object]] = []
     for workload, size, repeats in WORKLOADS:
-        ours_samples, official_samples = [], []
-        for _ in range(repeats):  # paired: both runs of a pair see the same machine load
-            ours_samples.append(_run_once(sys.executable, "ours", workload, size))
-            if official:
-                official_samples.append(_run_once(official, "official", workload, size))
-        ours = _median(ours_samples)
-        theirs = _median(official_samples) if official_samples else None
-        ratios = {f: ours[f] / theirs[f] for f in ("cpu", "wall", "peak_mb") if theirs and theirs[f]} if theirs else {}
-        rows.append({"workload": f"{workload} {size}", "ours": ours, "official": theirs, "ratio": ratios})
+        samples: dict[str, list[dict[str, float]]] = {name: [] for name, _ in runners}
+        for _ in range(repeats):  # paired: every runner of a round sees the same machine load
+            for name, python in runners:
+                if python:
+                    samples[name].append(_run_once(python, name, workload, size))
+        row: dict[str, object] = {"workload": f"{workload} {size}"}
+        medians = {name: _median(found) if found else None for name, found in samples.items()}
+        row.update(medians)
+        theirs = medians["official"]
+        for name in ("ours", "ours-memory"):
+            ours = medians[name]
+            ratio = {f: ours[f] / theirs[f] for f in ("cpu", "wall", "peak_mb")} if ours and theirs else {}
+            row[f"{name}/official"] = ratio
+        rows.append(row)
     return rows
 
 
 def print_table(rows: list[dict[str, object]]) -> None:
-    """The comparison as a table: ratios below 1 mean we use less."""
-    print(f"\n{'runner workload':18} {'cpu s':>7} {'official':>8} {'ratio':>6}   {'wall s':>7} {'official':>8} "
-          f"{'ratio':>6}   {'MB':>5} {'official':>8}")  # fmt: skip
+    """CPU and wall seconds, peak MB; ratios to the official runner in parentheses (below 1: we use less)."""
+    print(f"\n{'runner workload':16} {'':10} {'cpu s':>15} {'wall s':>15} {'peak MB':>8}")
     for row in rows:
-        ours, theirs, ratio = row["ours"], row["official"] or {}, row["ratio"]
-        assert isinstance(ours, dict) and isinstance(theirs, dict) and isinstance(ratio, dict)
+        for name in ("ours", "ours-memory", "official"):
+            figures = row.get(name)
+            if not isinstance(figures, dict):
+                continue
+            ratio = row.get(f"{name}/official") or {}
+            assert isinstance(ratio, dict)
 
-        def cell(value: object, spec: str) -> str:
-            return format(value, spec) if isinstance(value, float) else "-"
+            label = row["workload"] if name == "ours" else ""
+            cpu, wall = _cell(figures, ratio, "cpu", ".3f"), _cell(figures, ratio, "wall", ".3f")
+            print(f"{label!s:16} {name:11} {cpu:>15} {wall:>15} {_cell(figures, ratio, 'peak_mb', '.0f'):>10}")
 
-        print(
-            f"{row['workload']:18} {ours['cpu']:7.3f} {cell(theirs.get('cpu'), '8.3f'):>8} "
-            f"{cell(ratio.get('cpu'), '6.2f'):>6}   {ours['wall']:7.3f} {cell(theirs.get('wall'), '8.3f'):>8} "
-            f"{cell(ratio.get('wall'), '6.2f'):>6}   {ours['peak_mb']:5.0f} {cell(theirs.get('peak_mb'), '8.0f'):>8}"
-        )
+
+def _cell(figures: dict[str, float], ratio: dict[str, float], figure: str, spec: str) -> str:
+    value = format(figures[figure], spec)
+    return f"{value} ({ratio[figure]:.2f})" if figure in ratio else value
 
 
 def first_invocation_ms(runs: int = 15) -> dict[str, float | None]:

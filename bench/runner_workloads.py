@@ -1,9 +1,9 @@
 """One workload on one local test runner, in this process: `python runner_workloads.py SDK WORKLOAD N`.
 
-SDK is `ours` (durable_runtime.testing on moto) or `official` (the official testing SDK, when its packages are
-importable). The same handler source runs on both; only the imports differ. Prints one JSON line: the run's CPU
-seconds (all threads of the process), wall seconds and the peak resident set size in MB. Runner creation is
-measured apart (`setup_cpu`): a test suite pays it once per test.
+SDK is `ours` (durable_runtime.testing on moto), `ours-memory` (its in-memory backend) or `official` (the
+official testing SDK, when its packages are importable). The same handler source runs on all; only the imports
+differ. Prints one JSON line: the run's CPU seconds (all threads of the process), wall seconds and the peak
+resident set size in MB. Runner creation is measured apart (`setup_cpu`): a test suite pays it once per test.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 
 def _imports(sdk: str) -> tuple[Any, Any, Any]:
-    if sdk == "ours":
+    if sdk.startswith("ours"):
         from durable_runtime import durable_execution
         from durable_runtime.config import Duration
         from durable_runtime.testing import DurableFunctionTestRunner
@@ -58,8 +58,9 @@ def measure(sdk: str, workload: str, n: int) -> dict[str, float]:
     """Run `workload` of size `n` once on `sdk`'s runner; its CPU, wall time and peak memory."""
     durable_execution, duration, runner_class = _imports(sdk)
     handler = _handlers(durable_execution, duration, n)[workload]
+    options = {"backend": "memory"} if sdk == "ours-memory" else {}
     cpu_0 = time.process_time()
-    with runner_class(handler=handler) as runner:
+    with runner_class(handler=handler, **options) as runner:
         cpu_1, wall_1 = time.process_time(), time.perf_counter()
         result = runner.run(input="{}", timeout=900)
         cpu_2, wall_2 = time.process_time(), time.perf_counter()

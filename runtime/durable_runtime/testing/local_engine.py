@@ -25,10 +25,11 @@ from ..journal.dynamodb import DynamoDBJournalStore
 from ..journal.payloads import S3PayloadStore
 from ..operations.callback import issued_callback_observers
 from .clock import VirtualClock, moto_on_virtual_time
-from .event_sources import QueueEventSource, SchedulerService, StreamEventSource
+from .event_sources import MotoStreamReader, QueueEventSource, SchedulerService, StreamEventSource
 from .exceptions import api_exception_for_status
 from .faults import FaultPlan, moto_with_throttling
 from .lambda_service import LocalLambda
+from .memory_world import MEMORY_ENVIRONMENT, MemoryBackend, NoSchedules
 from .moto_clients import moto_client, shared_moto_client
 from .operations import DurableFunctionTestResult
 from .resources import create_resources, journal_stream_arn
@@ -62,14 +63,16 @@ class LocalEngine:
         faults: FaultPlan | None,
         settings: EngineSettings | None,
         environment: Mapping[str, str] | None,
+        backend: str = "moto",
     ) -> None:
-        """Start moto and the local Lambda.
+        """Start moto (or the memory backend) and the local Lambda.
 
         Args:
             invocation_timeout: The functions' Lambda timeout.
             environment: The function environment the constructs would set (names in `contract`). Given, the
                 engine uses the resources it names, which must already exist in moto; omitted, it creates a
                 journal table, bucket, timer queue and schedule group of its own.
+            backend: "moto" (the production code paths on moto's AWS) or "memory" (see `memory_world`).
         """
         self._clock = VirtualClock()
         self.faults = faults or FaultPlan()
@@ -81,20 +84,14 @@ class LocalEngine:
         self._retention: dict[str, int] = {}
         self._environments: dict[str, dict[str, str]] = {}
         self._stack = ExitStack()
-        self._start_aws(region)
-        self.environment = (
-            dict(environment)
-            if environment is not None
-            else create_resources(
-                self._aws["dynamodb"],
-                self._aws["s3"],
-                self._aws["sqs"],
-                self._aws["scheduler"],
-                region,
-                account_id,
-                invocation_timeout,
-            )
-        )
+        self._memory = _memory_backend(backend, self._clock, invocation_timeout, faults, environment)
+        self._clients: dict[str, Any] = {}
+        self._aws: dict[str, Any] = {}
+        if self._memory is not None:
+            self.environment = self._start_memory()
+        else:
+            created = self._start_aws(region, invocation_timeout if environment is None else None)
+            self.environment = dict(environment) if environment is not None else created
         self.local_lambda = LocalLambda(self._clock, region, account_id, invocation_timeout, self.faults)
         # Invocations run one at a time here: a simulated crash is the death of the one running.
         self.faults.crash_listeners.append(abandon_thread)
@@ -134,16 +131,24 @@ class LocalEngine:
             clock=self._clock,
         )
         defaults = EngineSettings.from_environment(dict(env))
+        memory = self._memory
         return EngineServices(
-            store=DynamoDBJournalStore(clients["dynamodb"], env[c.ENV_JOURNAL_TABLE]),
-            payloads=S3PayloadStore(clients["s3"], env[c.ENV_PAYLOAD_BUCKET]),
+            store=memory.store if memory else DynamoDBJournalStore(clients["dynamodb"], env[c.ENV_JOURNAL_TABLE]),
+            payloads=memory.payloads if memory else S3PayloadStore(clients["s3"], env[c.ENV_PAYLOAD_BUCKET]),
             timers=timers,
             invoker=self.local_lambda,
             clock=self._clock,
             settings=settings or dataclasses.replace(defaults, execution_timeout_seconds=execution_timeout),
         )
 
-    def _start_aws(self, region: str) -> None:
+    def _start_memory(self) -> dict[str, str]:
+        assert self._memory is not None
+        self._clients, self._aws = self._memory.clients, self._memory.clients
+        return dict(MEMORY_ENVIRONMENT)
+
+    def _start_aws(self, region: str, invocation_timeout: int | None) -> dict[str, str]:
+        """Start moto and the clients; with `invocation_timeout`, create a journal table, bucket, timer queue and
+        schedule group for functions of that timeout, and return their environment."""
         from botocore.config import Config
         from moto import mock_aws
 
@@ -162,15 +167,21 @@ class LocalEngine:
 
         # The runtime's clients carry the fault plan; the simulation of AWS (event sources, Scheduler, set-up)
         # has clients of its own, so faults only ever hit the runtime.
-        self._clients: dict[str, Any] = {service: client(service) for service in _RUNTIME_SERVICES}
+        self._clients = {service: client(service) for service in _RUNTIME_SERVICES}
         for service, runtime_client in self._clients.items():
             self.faults.install(runtime_client, service)
         self.dynamodb, self.s3 = self._clients["dynamodb"], self._clients["s3"]
         self.sqs, self.scheduler = self._clients["sqs"], self._clients["scheduler"]
         # The simulation's clients carry nothing of this runner: runners in one process share them.
-        self._aws: dict[str, Any] = {service: shared_client(service) for service in _RUNTIME_SERVICES}
+        self._aws = {service: shared_client(service) for service in _RUNTIME_SERVICES}
         # moto serves DynamoDB Streams on the regional endpoint only, not the account-based one botocore prefers.
         self._aws["dynamodbstreams"] = shared_client("dynamodbstreams", Config(account_id_endpoint_mode="disabled"))
+        aws = self._aws
+        if invocation_timeout is None:
+            return {}
+        return create_resources(
+            aws["dynamodb"], aws["s3"], aws["sqs"], aws["scheduler"], region, self.account_id, invocation_timeout
+        )
 
     def _start_event_sources(self) -> None:
         from ..engine.outbox import handler as outbox_handler
@@ -180,17 +191,25 @@ class LocalEngine:
         self._streams: dict[str, StreamEventSource] = {}
         self.local_lambda.services_of = self._services_of
         self._watch_journal(self.environment[c.ENV_JOURNAL_TABLE])
-        self._queue = QueueEventSource(self._aws["sqs"], self.queue_url, self.queue_arn, self.local_lambda)
-        self._schedules = SchedulerService(
-            self._aws["scheduler"], self._aws["sqs"], self.schedule_group, self.queue_url, self._clock
+        peek = self._memory.queue.peek if self._memory else None
+        self._queue = QueueEventSource(self._aws["sqs"], self.queue_url, self.queue_arn, self.local_lambda, peek=peek)
+        self._schedules: SchedulerService | NoSchedules = (
+            NoSchedules()
+            if self._memory
+            else SchedulerService(
+                self._aws["scheduler"], self._aws["sqs"], self.schedule_group, self.queue_url, self._clock
+            )
         )
 
     def _watch_journal(self, table: str) -> None:
         if table not in self._streams:
-            arn = journal_stream_arn(self._aws["dynamodb"], table)
+            read = (
+                self._memory.read_outbox
+                if self._memory
+                else MotoStreamReader(self._aws["dynamodbstreams"], journal_stream_arn(self._aws["dynamodb"], table))
+            )
             self._streams[table] = StreamEventSource(
-                self._aws["dynamodbstreams"],
-                arn,
+                read,
                 [c.OUTBOX_FILTER_PATTERN],
                 self.local_lambda,
                 OUTBOX_FUNCTION,
@@ -456,3 +475,19 @@ def callback_proxy_event(callback_id: str, action: str, body: str | None, method
         "body": body,
         "isBase64Encoded": False,
     }
+
+
+def _memory_backend(
+    backend: str, clock: VirtualClock, function_timeout: int, faults: FaultPlan | None, environment: Any
+) -> MemoryBackend | None:
+    """The memory backend's parts when `backend` asks for it; None for moto. Refuses what it cannot honour."""
+    if backend not in ("moto", "memory"):
+        raise ValueError(f'backend must be "moto" or "memory", not {backend!r}')
+    if backend == "moto":
+        return None
+    if faults is not None or environment is not None:
+        raise ValueError(
+            'backend="memory" cannot inject faults or use given resources (both act on AWS clients): '
+            'use the default backend="moto" for those tests'
+        )
+    return MemoryBackend(clock, function_timeout)

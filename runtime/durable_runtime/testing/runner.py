@@ -14,6 +14,7 @@ hand-made interleavings stay deterministic.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -115,6 +116,7 @@ class DurableFunctionTestRunner(LocalEngine):
         faults: FaultPlan | None = None,
         settings: EngineSettings | None = None,
         environment: Mapping[str, str] | None = None,
+        backend: str | None = None,
     ) -> None:
         """Start moto, the local Lambda and (once an execution starts) the background driver.
 
@@ -126,6 +128,9 @@ class DurableFunctionTestRunner(LocalEngine):
             invocation_timeout: The functions' Lambda timeout.
             skip_time: Skip idle time (True) or let it pass in real time.
             faults, settings, environment: Durable Kit's own options (see `LocalEngine`).
+            backend: "moto" (the default: the production code paths on moto's AWS) or "memory" (journal, queue
+                and payloads in process memory: several times faster, without AWS request shapes or fault
+                injection; see `memory_world`). Defaults to the `DURABLE_TEST_BACKEND` environment variable.
         """
         if store is not None or max_invocation_page_bytes is not None:
             raise InvalidParameterValueException(
@@ -141,6 +146,7 @@ class DurableFunctionTestRunner(LocalEngine):
             faults=faults,
             settings=settings,
             environment=environment,
+            backend=backend or os.environ.get("DURABLE_TEST_BACKEND", "moto"),
         )
         self.poll_interval = poll_interval
         self.skip_time = skip_time
