@@ -176,6 +176,18 @@ class DurableClient:
             "Events": render_history(snapshot, self.services, include_execution_data=IncludeExecutionData),
         }
 
+    def export_durable_execution(self, DurableExecutionArn: str) -> dict[str, Any]:
+        """The execution's whole journal (and its history, with data) as one JSON-ready document.
+
+        Keep it as a test fixture: `durable_runtime.testing.replay(handler, document)` replays it against the
+        current code, without side effects, and names the first operation the code no longer agrees with.
+        """
+        from .export import export_document
+
+        snapshot, _ = self._snapshot(DurableExecutionArn)
+        history = render_history(snapshot, self.services, include_execution_data=True)
+        return export_document(self.services, snapshot, history)
+
     def _snapshot(self, execution_arn: str) -> tuple[JournalSnapshot, ExecutionRecord]:
         snapshot = self.services.store.load(ExecutionArn.parse(execution_arn).journal_key)
         if snapshot.execution is None:

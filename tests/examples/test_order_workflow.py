@@ -106,3 +106,21 @@ def test_demo_narrates_each_operation(capsys: pytest.CaptureFixture[str]) -> Non
     assert "attempt 2" in out
     assert "+1d 00:00:0" in out
     assert "ExecutionSucceeded" in out
+
+
+def test_an_exported_order_replays_against_the_current_code_as_the_readme_says(
+    runner: DurableFunctionTestRunner, payments: order_workflow.FlakyPaymentGateway
+) -> None:
+    from durable_runtime.testing import replay
+
+    result = runner.run(input=an_order("o-replay"))
+    document = json.loads(json.dumps(runner.client.export_durable_execution(DurableExecutionArn=result.execution_arn)))
+    calls = dict(payments.calls)
+
+    replayed = replay(order_workflow.handler, document)
+    stopped = replay(order_workflow.handler, document, stop_at="charge_card")
+
+    assert replayed.status == "SUCCEEDED" and replayed.result == json.loads(result.result or "null")
+    assert stopped.stopped_at is not None and stopped.stopped_at["Name"] == "charge_card"
+    assert stopped.stopped_at["Status"] == "SUCCEEDED" and stopped.stopped_at["Attempt"] == 2
+    assert payments.calls == calls  # the replays charged nothing

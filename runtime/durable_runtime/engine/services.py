@@ -30,6 +30,10 @@ class EngineSettings:
     # Suspend (and resume at once in a fresh invocation) when less than this is left before Lambda's limit.
     deadline_margin_seconds: float = 30.0
     start_linger_seconds: float = 0.25
+    # A replay of an exported journal (testing.replay): user code of steps never runs; it stops at `replay_stop_at`
+    # (an operation id or name) when that is given.
+    replay_only: bool = False
+    replay_stop_at: str | None = None
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> EngineSettings:

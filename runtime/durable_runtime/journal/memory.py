@@ -38,6 +38,15 @@ class InMemoryJournalStore(JournalStore):
             entries, self._outbox = self._outbox, []
             return entries
 
+    def put_snapshot(self, key: str, snapshot: JournalSnapshot) -> None:
+        """Hold `snapshot` as execution `key`'s journal (a replay's starting point)."""
+        with self._lock:
+            if snapshot.execution is not None:
+                self._executions[key] = snapshot.execution
+                self._inputs[key] = (snapshot.execution.input_hash, snapshot.input_payload)
+            self._operations[key] = dict(snapshot.operations)
+            self._invocations[key] = dict(snapshot.invocations)
+
     def load(self, key: str) -> JournalSnapshot:
         """A consistent copy of the execution's records."""
         with self._lock:

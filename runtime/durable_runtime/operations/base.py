@@ -75,9 +75,26 @@ class OperationIdentity:
         )
 
 
+class ReplayBoundary(BaseException):
+    """A replay-only invocation reached the operation it stops at, or one whose user code it would have to run.
+
+    A BaseException so no operation's error handling records it: it unwinds the whole invocation.
+    """
+
+    def __init__(self, identity: OperationIdentity, record: OperationRecord | None) -> None:
+        super().__init__(identity.describe())
+        self.identity = identity
+        self.record = record
+
+
 def lookup(state: InvocationState, identity: OperationIdentity) -> OperationRecord | None:
     """The recorded state of the operation, identity-checked."""
     record = state.operation(identity.operation_id)
+    stop_at = state.services.settings.replay_stop_at
+    if stop_at is not None and stop_at in (identity.operation_id, identity.name):
+        if record is not None:
+            identity.verify(record)
+        raise ReplayBoundary(identity, record)
     if record is not None:
         identity.verify(record)
         # Only a function with plugins has hooks (plugins/state.py); without, this is one attribute lookup.
@@ -96,6 +113,8 @@ def run_user_function(
     replay_children: bool = False,
 ) -> T:
     """Call an operation's user code; plugins see it start and end."""
+    if state.services.settings.replay_only and identity.operation_type is not OperationType.CONTEXT:
+        raise ReplayBoundary(identity, state.operation(identity.operation_id))
     hooks = getattr(state, "plugin_hooks", None)
     if hooks is None:
         return func(*args)

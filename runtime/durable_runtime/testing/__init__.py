@@ -8,6 +8,7 @@ from .clock import VirtualClock
 from .faults import FaultPlan, InjectedFault, ProcessExit, simulate_process_exit
 from .operations import DurableFunctionsTestError, DurableFunctionTestResult, Operation
 from .runner import DurableChildContextTestRunner, DurableFunctionCloudTestRunner, DurableFunctionTestRunner
+from .time_travel import ReplayResult, replay
 
 __all__ = [
     "DurableChildContextTestRunner",
@@ -19,6 +20,8 @@ __all__ = [
     "InjectedFault",
     "Operation",
     "ProcessExit",
+    "ReplayResult",
     "VirtualClock",
+    "replay",
     "simulate_process_exit",
 ]

@@ -148,8 +148,8 @@ class MemoryScheduler:
 class MemoryPayloads:
     """The payload bucket: payloads by reference."""
 
-    def __init__(self) -> None:
-        self._objects: dict[str, str] = {}
+    def __init__(self, objects: dict[str, str] | None = None) -> None:
+        self._objects: dict[str, str] = dict(objects or {})
         self._ids = itertools.count(1)
 
     def put(self, journal_key: str, name: str, payload: str) -> str:
