@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..journal.payloads import read_event_payload
+from ..journal.payloads import RESULT_OF_RECORD, read_event_payload
 from ..journal.records import carries_own_identity
 from .ids import ExecutionArn
 
@@ -69,6 +69,9 @@ def render_history(
             ref = details.get(field, {}).get("PayloadRef") if isinstance(details.get(field), dict) else None
             if ref and (include_execution_data or field == "Error"):
                 details[field] = {"Payload": read_event_payload(services.payloads, field, ref)}
+        result = details.get("Result")
+        if include_execution_data and isinstance(result, dict) and result.get(RESULT_OF_RECORD):
+            details["Result"] = {"Payload": _record_result(snapshot, identity.get("Id"), services)}
         if not include_execution_data:
             details = _strip_payloads(details)
         rendered: dict[str, Any] = {
@@ -80,3 +83,11 @@ def render_history(
         rendered[f"{event.event_type}Details"] = details
         events.append(rendered)
     return events
+
+
+def _record_result(snapshot: JournalSnapshot, operation_id: str | None, services: EngineServices) -> str | None:
+    """The final result of the operation an event stands for (its events keep it once, on the record)."""
+    record = snapshot.operations.get(operation_id or "")
+    if record is None:
+        return None
+    return services.payloads.get(record.result_ref) if record.result_ref else record.result

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..contract import INLINE_PAYLOAD_LIMIT_BYTES, PAYLOAD_PREFIX
 from ..exceptions import ErrorObject
+from .records import OperationStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -112,7 +113,25 @@ def fit_operation(
         preview, error_ref = _offload_error(store, journal_key, f"{name}-error", record.error, known)
         if error_ref is not None:
             record = record.evolve(error=preview, error_ref=error_ref)
-    return record, shrink_events(events, store, journal_key, name, known)
+    return record, shrink_events(_without_result_copies(record, events), store, journal_key, name, known)
+
+
+# An event's result that is the record's own final result is stored once, on the record: the event says so with
+# this marker and the history reads the record's result in its place (an item then holds a result once, not
+# twice, which halves the write units of a step whose result is a few hundred bytes or more).
+RESULT_OF_RECORD = "OfRecord"
+
+
+def _without_result_copies(record: OperationRecord, events: list[JournalEvent]) -> list[JournalEvent]:
+    # Only a succeeded record's result is final: a record still running (a condition being polled) changes it.
+    if record.status is not OperationStatus.SUCCEEDED or record.result is None:
+        return events
+    return [
+        dataclasses.replace(event, details={**event.details, "Result": {RESULT_OF_RECORD: True}})
+        if isinstance(event.details.get("Result"), dict) and event.details["Result"].get("Payload") == record.result
+        else event
+        for event in events
+    ]
 
 
 def fit_outcome(
