@@ -120,3 +120,35 @@ def test_the_export_carries_the_history_and_payloads_kept_in_the_bucket() -> Non
     assert json.dumps("x" * 300_000) in document["Payloads"].values()
     assert document["History"][0]["EventType"] == "ExecutionStarted"
     assert replay(big, document).result == 300_000
+
+
+@durable_execution
+def _doubler(event: Any, ctx: Any) -> int:
+    return ctx.step(lambda _: side_effects.append("double") or event * 2, name="double")
+
+
+def _caller(extra_invoke: bool = False) -> Any:
+    @durable_execution
+    def handler(event: dict, ctx: Any) -> list:
+        first = ctx.invoke("doubler", 21, name="first")
+        if extra_invoke:
+            ctx.invoke("doubler", 5, name="second")
+        return [first]
+
+    return handler
+
+
+def test_a_recorded_invoke_replays_its_result_and_a_new_one_stops_before_calling_out() -> None:
+    with DurableFunctionTestRunner(_caller()) as local:
+        local.register_durable_function("doubler", _doubler)
+        result = local.run(input="{}")
+        document = json.loads(
+            json.dumps(local.client.export_durable_execution(DurableExecutionArn=result.execution_arn))
+        )
+    side_effects.clear()
+
+    assert replay(_caller(), document).result == [42]
+    stopped = replay(_caller(extra_invoke=True), document)
+
+    assert stopped.status == "STOPPED" and "doubler" in (stopped.stopped_at or {}).get("Reason", "")
+    assert side_effects == []
