@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,8 @@ class HeldWrite:
     # A final write ends this invocation's work on the operation (a wait started, a retry scheduled): it waits
     # for the suspension so the invocation's end can ride on it. Other held writes are starts.
     final: bool = False
+    # When it was held (the linger clock's reading): a start is written early only once it is a linger old.
+    held_at: float = 0.0
 
 
 class PendingWrites:
@@ -35,10 +38,17 @@ class PendingWrites:
     rides on the operation's next write (whose failure, on the invocation's own thread, ends the invocation).
     """
 
-    def __init__(self, lock: threading.RLock, linger_seconds: float, write: Callable[[HeldWrite], None]) -> None:
+    def __init__(
+        self,
+        lock: threading.RLock,
+        linger_seconds: float,
+        write: Callable[[HeldWrite], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._lock = lock
         self._linger = linger_seconds
         self._write = write
+        self._clock = clock
         self._held: dict[str, HeldWrite] = {}
         self._timer: threading.Timer | None = None
         self._stopped = False
@@ -46,11 +56,9 @@ class PendingWrites:
     def hold_start(self, record: OperationRecord, events: list[JournalEvent]) -> None:
         """Hold a start back; the linger timer writes it if the operation is still running by then."""
         with self._lock:
-            self._held[record.operation_id] = HeldWrite(record, events)
+            self._held[record.operation_id] = HeldWrite(record, events, held_at=self._clock())
             if self._timer is None and not self._stopped:
-                self._timer = threading.Timer(self._linger, self._write_starts_early)
-                self._timer.daemon = True
-                self._timer.start()
+                self._arm(self._linger)
 
     def hold_final(self, record: OperationRecord, events: list[JournalEvent]) -> None:
         """Hold the operation's last write of this invocation until the suspension, merged with what was held."""
@@ -94,14 +102,21 @@ class PendingWrites:
             self._timer.cancel()
             self._timer = None
 
+    def _arm(self, delay: float) -> None:
+        self._timer = threading.Timer(delay, self._write_starts_early)
+        self._timer.daemon = True
+        self._timer.start()
+
     def _write_starts_early(self) -> None:
-        # Runs on the timer thread, holding the lock so the operation's own next write waits for this one.
+        # Runs on the timer thread, holding the lock so the operation's own next write waits for this one. Only
+        # starts held a linger long are written: one held a moment ago may still finish in time to merge.
         with self._lock:
             self._timer = None
             if self._stopped:
                 return
+            now = self._clock()
             for operation_id, held in list(self._held.items()):
-                if held.final:
+                if held.final or now - held.held_at < self._linger:
                     continue
                 try:
                     self._write(held)
@@ -109,3 +124,6 @@ class PendingWrites:
                     log.info("early write of a start failed; it rides on the next write instead: %s", error)
                     return
                 del self._held[operation_id]
+            younger = [held.held_at for held in self._held.values() if not held.final]
+            if younger:
+                self._arm(max(min(younger) + self._linger - now, 0.0))
