@@ -341,3 +341,28 @@ def test_result_rebuilt_from_execution_and_history_alone_matches_the_runners() -
     assert rebuilt.get_step("flaky").attempt == expected.get_step("flaky").attempt == 2
     cool = rebuilt.get_wait("cool")
     assert millis(cool.scheduled_end_timestamp) == millis(expected.get_wait("cool").scheduled_end_timestamp)
+
+
+def test_skip_time_false_lets_a_wait_pass_in_real_time() -> None:
+    @durable_execution
+    def pause(event: dict, ctx: Any) -> str:
+        ctx.wait(Duration.from_seconds(1), name="one-second")
+        return "done"
+
+    with DurableFunctionTestRunner(pause, skip_time=False) as runner:
+        started = time.monotonic()
+        result = runner.run(input="{}", timeout=30)
+        elapsed = time.monotonic() - started
+
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert elapsed >= 1.0  # a lower bound only: the wait cannot have been skipped
+
+
+def test_account_and_tenant_are_checked_as_the_local_runner_models_them() -> None:
+    with DurableFunctionTestRunner(approval, account_id="111122223333") as runner:
+        with pytest.raises(InvalidParameterValueException, match="111122223333"):
+            runner.run_async(input="{}", account_id="999999999999")
+        with pytest.raises(InvalidParameterValueException, match="tenant_id must be None"):
+            runner.run_async(input="{}", tenant_id="tenant-a")
+        arn = runner.run_async(input="{}", account_id="111122223333")
+        assert runner.wait_for_callback(arn)
