@@ -8,16 +8,18 @@ from typing import Any
 
 from .engine.history import render_history
 from .engine.ids import ExecutionArn, FunctionArn
+from .engine.lifecycle import ResourceConflictException, ResourceNotFoundException, reported_status
 from .engine.services import EngineServices, current_services
 from .engine.starting import DurableExecutionAlreadyStartedException, start_execution
-from .exceptions import ErrorObject, ValidationError
+from .exceptions import ErrorObject
 from .journal.records import ExecutionRecord, ExecutionStatus, ExecutionSummary, JournalSnapshot, OperationRecord
 
-__all__ = ["DurableClient", "DurableExecutionAlreadyStartedException", "ResourceNotFoundException"]
-
-
-class ResourceNotFoundException(LookupError):
-    """The execution is not in the journal (never started, or its retention ended)."""
+__all__ = [
+    "DurableClient",
+    "DurableExecutionAlreadyStartedException",
+    "ResourceConflictException",
+    "ResourceNotFoundException",
+]
 
 
 def _ts(epoch: float | None) -> datetime.datetime | None:
@@ -73,8 +75,10 @@ class DurableClient:
 
         arn = ExecutionArn.parse(DurableExecutionArn)
         record = self._execution(arn)
-        if record.status != ExecutionStatus.RUNNING:
-            raise ValidationError(f"execution {DurableExecutionArn} is already {record.status.value}; nothing to stop")
+        if record.status.is_closed:
+            raise ResourceConflictException(
+                f"execution {DurableExecutionArn} is already {record.status.value}; nothing to stop"
+            )
         now = self.services.clock.now()
         error = ErrorObject.from_dict(Error) if Error else None
         details = {"Error": {"Payload": error.to_dict()}} if error else {}
@@ -94,8 +98,47 @@ class DurableClient:
             wake=parent_wake(record),
         )
         if not closed:
-            raise ValidationError(f"execution {DurableExecutionArn} closed before it could be stopped")
+            raise ResourceConflictException(f"execution {DurableExecutionArn} closed before it could be stopped")
         return {"StopTimestamp": _ts(now)}
+
+    def pause_durable_execution(
+        self,
+        DurableExecutionArn: str,
+        Reason: str | None = None,
+        ExecutionTimeoutPaused: bool = True,
+        ClientToken: str | None = None,
+    ) -> dict[str, Any]:
+        """Pause a RUNNING execution: no invocation starts until it is resumed, while its waits and callbacks
+        still complete. With ExecutionTimeoutPaused (the default) the time paused is added to its timeout."""
+        from .engine.lifecycle import pause
+
+        pause(self.services, DurableExecutionArn, Reason, ExecutionTimeoutPaused)
+        return {}
+
+    def resume_durable_execution(
+        self, DurableExecutionArn: str, Reason: str | None = None, ClientToken: str | None = None
+    ) -> dict[str, Any]:
+        """Resume a PAUSED execution: it acts on whatever completed meanwhile, or waits on as before."""
+        from .engine.lifecycle import resume
+
+        resume(self.services, DurableExecutionArn, Reason)
+        return {}
+
+    def delete_durable_execution(self, DurableExecutionArn: str) -> dict[str, Any]:
+        """Delete a closed execution's journal records and payloads."""
+        from .engine.lifecycle import delete
+
+        return {"DeletionRequestTimestamp": _ts(delete(self.services, DurableExecutionArn))}
+
+    def redrive_durable_execution(self, DurableExecutionArn: str, Qualifier: str | None = None) -> dict[str, Any]:
+        """Durable Kit's own: reopen a FAILED or TIMED_OUT execution at the operation that failed.
+
+        Completed operations keep their results; the failed step gets a new attempt. `Qualifier` (a version or
+        an alias) moves the execution to that version, to run a fix; the returned ARN names the version it runs.
+        """
+        from .engine.lifecycle import redrive
+
+        return {"DurableExecutionArn": redrive(self.services, DurableExecutionArn, Qualifier)}
 
     # endregion
 
@@ -208,8 +251,12 @@ class DurableClient:
                 "Error": _error_dict(self.services, record.error, record.error_ref),
                 "StartTimestamp": _ts(record.started_at),
                 "EndTimestamp": _ts(record.ended_at),
-                "Status": record.status.value,
+                "Status": reported_status(self.services, record).value,
                 "Version": record.version,
+                "PauseDetails": _pause_details(record),
+                "ExpectedExecutionTimeoutTimestamp": (
+                    _ts(record.effective_timeout_at) if record.status.is_open else None
+                ),
             }
         )
 
@@ -259,6 +306,13 @@ class DurableClient:
         if record is None:
             raise ResourceNotFoundException(f"no durable execution {arn}")
         return record
+
+
+def _pause_details(record: ExecutionRecord) -> dict[str, Any] | None:
+    if record.pause is None:
+        return None
+    details = {"PauseRequestTimestamp": _ts(record.pause.requested_at), "Reason": record.pause.reason}
+    return _without_none({**details, "ExecutionTimeoutPaused": record.pause.timeout_paused})
 
 
 def _page(items: list[dict[str, Any]], key: str, max_items: int | None, marker: str | None) -> dict[str, Any]:

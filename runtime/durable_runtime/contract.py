@@ -81,6 +81,9 @@ REASON_CALLBACK = "callback"
 REASON_CHILD_COMPLETED = "child-completed"
 REASON_LEASE_BUSY = "lease-busy"
 REASON_DEADLINE = "deadline"
+# An operator resumed a paused execution, or redrove a failed one.
+REASON_RESUMED = "resumed"
+REASON_REDRIVEN = "redriven"
 # How many resumes in a row an execution may give itself without anything new happening (lease-busy and lost-race
 # rechecks): the runtime's own guard against runaway loops, since durable functions allow Lambda's recursion.
 ENVELOPE_HOPS = "hops"

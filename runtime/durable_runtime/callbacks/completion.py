@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .. import contract as c
 from ..exceptions import DurableExecutionsError, ErrorObject
 from ..journal.payloads import fit_operation, preview_error
-from ..journal.records import ExecutionStatus, JournalEvent, OperationStatus, OperationType
+from ..journal.records import JournalEvent, OperationStatus, OperationType
 from ..journal.store import ExpectedState, JournalConflictError
 from .ids import MalformedCallbackId, decode
 
@@ -79,7 +79,8 @@ def _find(services: EngineServices, callback_id: str) -> tuple[Any, OperationRec
 
 def _require_open(services: EngineServices, execution: ExecutionRecord, record: OperationRecord) -> None:
     # Checked after the retry checks: a completion retried once its execution closed still gets its success.
-    if execution.status != ExecutionStatus.RUNNING:
+    # A paused execution still takes callbacks: they complete, and wait for the resume to be acted on.
+    if execution.status.is_closed:
         raise CallbackConflict(f"the execution is {execution.status.value}; it accepts no more callbacks")
     if record.status != OperationStatus.STARTED:
         raise CallbackConflict(f"the callback is already {record.status.value}")

@@ -74,6 +74,9 @@ def render_history(
             details["Result"] = {"Payload": _record_result(snapshot, identity.get("Id"), services)}
         if not include_execution_data:
             details = _strip_payloads(details)
+            if "Reason" in details:
+                # An operator's reason is execution data: the service says it left it out, as here.
+                details["Reason"] = {"Truncated": True}
         rendered: dict[str, Any] = {
             "EventType": event.event_type,
             "EventId": number,

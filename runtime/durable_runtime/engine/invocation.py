@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -96,9 +97,11 @@ def run_invocation(
         raise UnknownExecutionError(
             f"no execution {arn} in the journal: it was never started, or its retention ended; check the ARN"
         )
-    if execution.status != ExecutionStatus.RUNNING:
+    if execution.status.is_closed:
         return _closed_outcome(execution)
     now = services.clock.now()
+    if _held_back(services, request, execution, now):
+        return InvocationOutcome(execution.arn, "PENDING")
     leased = execution.invocation_seq
     if leased and leased not in snapshot.completed_invocations():
         # The last invocation that took the lease has not recorded its end: it is running, or it died. Only
@@ -119,13 +122,33 @@ def run_invocation(
         return _run_observed(handler, request, lambda_context, plugins, (services, snapshot, execution, ownership))
     # As for any timer: the watchdog set for the timeout may land within the due tolerance before it. Were that
     # not the timeout, the invocation would find nothing to do and set no timer (its own counts as on time).
-    if is_due(now, execution.timeout_at):
+    if is_due(now, execution.effective_timeout_at):
         return _time_out(state)
     try:
         return _run_guarded(handler, state, snapshot, request, lambda_context)
     finally:
         # Lambda freezes the process once the handler returns: nothing of this invocation may run on.
         ownership.stop()
+
+
+def _held_back(services: EngineServices, request: ResumeRequest, execution: ExecutionRecord, now: float) -> bool:
+    """True when this invocation must not run the execution: it is paused, or pinned to another version.
+
+    A paused execution's timers are held, not lost: one that fires now is passed on as a watchdog at the time
+    the execution would time out, so something is always on its way (the resume re-arms the real timers). A
+    request for another version than the pinned one (a timer set before a redrive moved the execution to a fix)
+    goes to the pinned version.
+    """
+    pinned = ExecutionArn.parse(execution.arn)
+    if pinned.version != request.execution_arn.version:
+        moved = dataclasses.replace(request, execution_arn=pinned)
+        services.invoker.invoke_async(pinned.qualified_function_arn, moved.to_event())
+        return True
+    if execution.status != ExecutionStatus.PAUSED or is_due(now, execution.effective_timeout_at):
+        return False
+    if request.due_at is not None:
+        services.timers.schedule(ResumeRequest(pinned, c.REASON_WATCHDOG), execution.effective_timeout_at)
+    return True
 
 
 def _time_out(state: InvocationState) -> InvocationOutcome:
@@ -153,7 +176,7 @@ def _run_observed(
         )
 
         def run() -> InvocationOutcome:
-            if is_due(state.now(), execution.timeout_at):
+            if is_due(state.now(), execution.effective_timeout_at):
                 return _time_out(state)
             return _run_guarded(handler, state, snapshot, request, lambda_context)
 
@@ -275,7 +298,11 @@ def _invocation_completed(state: InvocationState, started: float, error: ErrorOb
 def _suspend(state: InvocationState, request: ResumeRequest, started: float) -> InvocationOutcome:
     observed = state.take_invocation_events()
     if not (state.claimed or observed or state.has_pending() or state.wrote or state.has_news):
-        _rearm_if_moved(state, request)
+        if request.reason in (c.REASON_RESUMED, c.REASON_REDRIVEN):
+            # The execution's timers were held or gone while it was paused or closed: set the next one again.
+            _arm_next_timer(state, request)
+        else:
+            _rearm_if_moved(state, request)
         return InvocationOutcome(state.arn, "PENDING")
     plan = state.plan
     if plan.reason == c.REASON_DEADLINE and not state.wrote:
@@ -283,6 +310,16 @@ def _suspend(state: InvocationState, request: ResumeRequest, started: float) -> 
         # the version) would do the same again, forever. End the execution and say why.
         return _finish(state, started, ExecutionStatus.FAILED, None, _no_progress(state, started))
     # The timer goes first: a crash after it leaves a resume on its way; a crash before it leaves nothing durable.
+    _arm_next_timer(state, request)
+    closing = [*observed, _invocation_completed(state, started, None)]
+    if not state.flush(closing):
+        state.services.store.write_invocation(state.key, state.seq, closing, state.expires_at)
+    return InvocationOutcome(state.arn, "PENDING")
+
+
+def _arm_next_timer(state: InvocationState, request: ResumeRequest) -> None:
+    """The timer of the next thing due, or the watchdog at the execution's timeout if nothing is due before."""
+    plan = state.plan
     if plan.due_at is not None and plan.due_at < state.execution.timeout_at:
         wake = ResumeRequest(request.execution_arn, plan.reason, operation_id=plan.operation_id)
         state.services.timers.schedule(wake, plan.due_at)
@@ -290,10 +327,6 @@ def _suspend(state: InvocationState, request: ResumeRequest, started: float) -> 
         state.services.timers.schedule(
             ResumeRequest(request.execution_arn, c.REASON_WATCHDOG), state.execution.timeout_at
         )
-    closing = [*observed, _invocation_completed(state, started, None)]
-    if not state.flush(closing):
-        state.services.store.write_invocation(state.key, state.seq, closing, state.expires_at)
-    return InvocationOutcome(state.arn, "PENDING")
 
 
 def _no_progress(state: InvocationState, started: float) -> ErrorObject:

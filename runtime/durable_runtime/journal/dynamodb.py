@@ -17,6 +17,7 @@ from .dynamodb_items import (
     operation_from_item,
     text,
 )
+from .dynamodb_lifecycle import change_execution, delete_execution, extend_expiry
 from .listing import merged_page
 from .records import (
     ErrorObject,
@@ -27,7 +28,7 @@ from .records import (
     JournalSnapshot,
     OperationRecord,
 )
-from .store import ExecutionPage, ExpectedState, JournalConflictError, JournalStore
+from .store import ExecutionChange, ExecutionPage, ExpectedState, JournalConflictError, JournalStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -395,15 +396,16 @@ class DynamoDBJournalStore(JournalStore):
         expires_at: int,
         wake: str | None = None,
     ) -> bool:
-        """Close a RUNNING execution, set its retention, release the lease, and carry `wake` if given."""
+        """Close an open execution, set its retention, release the lease, and carry `wake` if given."""
         sets = ["st = :st", "ended = :ended", "#ttl = :ttl", "ev = list_append(ev, :events)"]
-        removes = ["lo", "lu"]
+        removes = ["lo", "lu", "pz"]
         values: dict[str, Any] = {
             ":st": {"S": status.value},
             ":ended": ms(ended_at),
             ":ttl": {"N": str(expires_at)},
             ":events": events_attr(events),
             ":running": {"S": ExecutionStatus.RUNNING.value},
+            ":paused": {"S": ExecutionStatus.PAUSED.value},
         }
         for attr, value in (("res", result), ("res_ref", result_ref), ("err_ref", error_ref), ("#wake", wake)):
             if value is not None:
@@ -419,7 +421,8 @@ class DynamoDBJournalStore(JournalStore):
                 TableName=self._table,
                 Key={c.PARTITION_KEY: {"S": key}, c.SORT_KEY: {"S": c.RECORD_EXECUTION}},
                 UpdateExpression="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
-                ConditionExpression="st = :running",
+                # A paused execution can close too: stopped, timed out, or finished by the invocation it let end.
+                ConditionExpression="st IN (:running, :paused)",
                 ExpressionAttributeNames={"#ttl": c.TTL_ATTRIBUTE, "#wake": c.WAKE_ATTRIBUTE},
                 ExpressionAttributeValues=values,
             )
@@ -428,5 +431,17 @@ class DynamoDBJournalStore(JournalStore):
                 return False
             raise
         return True
+
+    def change_execution(self, key: str, change: ExecutionChange) -> bool:
+        """One conditional UpdateItem of the execution record (see `ExecutionChange`)."""
+        return change_execution(self._client, self._table, key, change)
+
+    def extend_expiry(self, key: str, expires_at: int) -> None:
+        """Move the TTL of every record kept for less than `expires_at` out to it."""
+        extend_expiry(self._client, self._table, key, expires_at)
+
+    def delete_execution(self, key: str) -> None:
+        """Delete the execution's records in batches, its execution record last."""
+        delete_execution(self._client, self._table, key)
 
     # endregion

@@ -16,6 +16,7 @@ from .records import (
     OperationRecord,
     OperationStatus,
     OperationType,
+    PauseInfo,
 )
 
 
@@ -94,6 +95,8 @@ def execution_item(record: ExecutionRecord) -> dict[str, Any]:
         "inv": {"N": str(record.invocation_seq)},
         "ev": events_attr(list(record.events)),
     }
+    if record.pause is not None:
+        item["pz"] = {"S": record.pause.encode()}
     if record.parent_arn and record.parent_operation_id:
         item["parent"] = {"S": record.parent_arn}
         item["parent_op"] = {"S": record.parent_operation_id}
@@ -122,6 +125,7 @@ def execution_from_item(item: dict[str, Any]) -> ExecutionRecord:
         events=events_value(item.get("ev")),
         parent_arn=text(item.get("parent")),
         parent_operation_id=text(item.get("parent_op")),
+        pause=PauseInfo.decode(item["pz"]["S"]) if "pz" in item else None,
     )
 
 

@@ -13,7 +13,7 @@ from .records import (
     JournalSnapshot,
     OperationRecord,
 )
-from .store import ExecutionPage, ExpectedState, JournalConflictError, JournalStore
+from .store import ExecutionChange, ExecutionPage, ExpectedState, JournalConflictError, JournalStore
 
 if TYPE_CHECKING:
     from ..exceptions import ErrorObject
@@ -181,9 +181,10 @@ class InMemoryJournalStore(JournalStore):
         """Close a running execution."""
         with self._lock:
             record = self._executions.get(key)
-            if record is None or record.status != ExecutionStatus.RUNNING:
+            if record is None or not record.status.is_open:
                 return False
             self._executions[key] = record.evolve(
+                pause=None,
                 status=status,
                 result=result,
                 result_ref=result_ref,
@@ -196,6 +197,36 @@ class InMemoryJournalStore(JournalStore):
             )
             self._outbox.extend([wake] if wake else [])
             return True
+
+    def change_execution(self, key: str, change: ExecutionChange) -> bool:
+        """Apply the change if the record's status is one it moves from."""
+        with self._lock:
+            record = self._executions.get(key)
+            if record is None or record.status not in change.from_statuses:
+                return False
+            changed = record.evolve(
+                status=change.status,
+                pause=change.pause,
+                timeout_at=record.timeout_at if change.timeout_at is None else change.timeout_at,
+                events=record.events + change.events,
+            )
+            if change.reopen_as is not None:
+                arn, version = change.reopen_as
+                changed = changed.evolve(
+                    arn=arn, version=version, ended_at=None, result=None, error=None, lease_owner=None, lease_until=None
+                )
+            self._executions[key] = changed
+            self._outbox.extend([change.wake] if change.wake else [])
+            return True
+
+    def extend_expiry(self, key: str, expires_at: int) -> None:
+        """Nothing expires in memory."""
+
+    def delete_execution(self, key: str) -> None:
+        """Forget the execution's records."""
+        with self._lock:
+            for records in (self._inputs, self._operations, self._invocations, self._executions):
+                records.pop(key, None)
 
     def list_executions(
         self, function_arn: str, *, limit: int, marker: str | None, newest_first: bool

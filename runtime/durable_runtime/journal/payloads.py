@@ -32,6 +32,10 @@ class PayloadStore(Protocol):
         """The same store on another engine's bucket."""
         ...
 
+    def delete(self, ref: str) -> None:
+        """Remove a payload (deleting one that is gone already is no error)."""
+        ...
+
 
 class S3PayloadStore:
     """PayloadStore on an S3 bucket, one object per payload under the execution's key."""
@@ -50,6 +54,10 @@ class S3PayloadStore:
     def get(self, ref: str) -> str:
         """Read the object."""
         return self._client.get_object(Bucket=self._bucket, Key=ref)["Body"].read().decode()
+
+    def delete(self, ref: str) -> None:
+        """Delete the object (S3 answers a delete of a missing key with success too)."""
+        self._client.delete_object(Bucket=self._bucket, Key=ref)
 
     def for_bucket(self, bucket: str) -> PayloadStore:
         """This store's client on another engine's bucket."""

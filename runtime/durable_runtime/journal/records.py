@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from .. import contract as c
 from ..exceptions import ErrorObject
 
 
@@ -40,13 +41,52 @@ class OperationStatus(StrEnum):
 
 
 class ExecutionStatus(StrEnum):
-    """The states of a whole execution (suspended executions are RUNNING, as in the managed service)."""
+    """The states of a whole execution (suspended executions are RUNNING, as in the managed service).
+
+    The journal stores RUNNING, PAUSED, DELETING and the closed states; PAUSING is what a reader sees of a PAUSED
+    execution whose last invocation still runs.
+    """
 
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     TIMED_OUT = "TIMED_OUT"
     STOPPED = "STOPPED"
+    PAUSING = "PAUSING"
+    PAUSED = "PAUSED"
+    DELETING = "DELETING"
+
+    @property
+    def is_open(self) -> bool:
+        """True while the execution can still move on (running, or paused until it is resumed)."""
+        return self in (ExecutionStatus.RUNNING, ExecutionStatus.PAUSING, ExecutionStatus.PAUSED)
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the execution ended: it has an outcome (or is being deleted)."""
+        return not self.is_open
+
+
+@dataclass(frozen=True)
+class PauseInfo:
+    """Why and since when an execution is paused, and whether its timeout stands still meanwhile."""
+
+    requested_at: float
+    reason: str | None
+    timeout_paused: bool
+
+    def encode(self) -> str:
+        """Serialize compactly for the execution record."""
+        doc: dict[str, Any] = {"at": round(self.requested_at, 3), "tp": self.timeout_paused}
+        if self.reason is not None:
+            doc["r"] = self.reason
+        return json.dumps(doc, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str) -> PauseInfo:
+        """Read a pause written by `encode`."""
+        doc = json.loads(text)
+        return cls(float(doc["at"]), doc.get("r"), bool(doc["tp"]))
 
 
 # Event order is (invocation sequence, position within it); these positions close an invocation.
@@ -164,6 +204,16 @@ class ExecutionRecord:
     # Set on an execution started by another's `context.invoke`: its end resumes that operation.
     parent_arn: str | None = None
     parent_operation_id: str | None = None
+    # Set while the execution is PAUSED.
+    pause: PauseInfo | None = None
+
+    @property
+    def effective_timeout_at(self) -> float:
+        """When the execution times out: its timeout, or the longest an execution may live while its timeout is
+        paused."""
+        if self.pause is not None and self.pause.timeout_paused:
+            return self.started_at + c.MAX_EXECUTION_TIMEOUT_SECONDS
+        return self.timeout_at
 
     def evolve(self, **changes: Any) -> ExecutionRecord:
         """Return a copy with some fields changed; a new result or error drops the old one's bucket reference."""

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         JournalEvent,
         JournalSnapshot,
         OperationRecord,
+        PauseInfo,
     )
 
 
@@ -33,6 +34,24 @@ class ExpectedState:
 
     status: str
     attempt: int
+
+
+@dataclass(frozen=True)
+class ExecutionChange:
+    """An operator's move of an execution between states (pause, resume, redrive, delete): one conditional write
+    of its record, landing only while the record is in one of `from_statuses`."""
+
+    from_statuses: tuple[ExecutionStatus, ...]
+    status: ExecutionStatus
+    events: tuple[JournalEvent, ...] = ()
+    # The pause in force after the change (None clears one).
+    pause: PauseInfo | None = None
+    timeout_at: float | None = None
+    # An outbox entry delivered once the change landed (the resume that continues the execution).
+    wake: str | None = None
+    # A redrive reopens a closed execution: its outcome is cleared, and it is pinned to (ARN, version).
+    reopen_as: tuple[str, str] | None = None
+    expires_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,10 +145,22 @@ class JournalStore(ABC):
         expires_at: int,
         wake: str | None = None,
     ) -> bool:
-        """Move a RUNNING execution to a closed status; False when it was already closed.
+        """Move an open (RUNNING or PAUSED) execution to a closed status; False when it was already closed.
 
         `wake` is an outbox entry (the parent's resume, for a child execution) delivered once the close landed.
         """
+
+    @abstractmethod
+    def change_execution(self, key: str, change: ExecutionChange) -> bool:
+        """Apply `change` to the execution record; False when the record is not in one of its `from_statuses`."""
+
+    @abstractmethod
+    def extend_expiry(self, key: str, expires_at: int) -> None:
+        """Keep every record of the execution at least until `expires_at` (a redrive gives it a new life)."""
+
+    @abstractmethod
+    def delete_execution(self, key: str) -> None:
+        """Delete every record of the execution, its execution record last (so a retried delete finds it)."""
 
     @abstractmethod
     def list_executions(

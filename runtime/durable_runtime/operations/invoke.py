@@ -94,7 +94,7 @@ def _call_durable(
     extra = {"child": child.arn, **{key: target.environment[key] for key in _CHILD_ENGINE if key in target.environment}}
     started = identity.new_record(OperationStatus.STARTED, started_at=state.now(), extra=extra)
     state.record_final(started, [state.event("ChainedInvokeStarted", details)])
-    if child.status != ExecutionStatus.RUNNING:
+    if child.status.is_closed:
         # Found already closed (this invocation repeats one that died after starting it): its resume of this
         # execution may have come and gone, so collect the outcome now.
         return _outcome(state, identity, _collect_child(state, identity, started), config)
@@ -129,7 +129,7 @@ def _collect_child(state: InvocationState, identity: OperationIdentity, record: 
         execution = services.store.get_execution(child.journal_key)
     if execution is None:
         raise InvokeError(message=f"the child execution {child} is missing from the journal (retention ended?)")
-    if execution.status == ExecutionStatus.RUNNING:
+    if execution.status.is_open:
         raise suspend(state, None, "invoke", identity.operation_id)
     if execution.status == ExecutionStatus.SUCCEEDED:
         result = execution.result

@@ -128,7 +128,7 @@ class DurableFunctionCloudTestRunner:
         deadline = time.monotonic() + timeout
         while True:
             execution = self.client.get_durable_execution(DurableExecutionArn=execution_arn)
-            if execution["Status"] != "RUNNING":
+            if execution["Status"] not in ("RUNNING", "PAUSING", "PAUSED"):
                 break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"execution {execution_arn} did not finish within {timeout}s")

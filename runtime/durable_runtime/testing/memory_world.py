@@ -162,6 +162,10 @@ class MemoryPayloads:
         """The payload `ref` names."""
         return self._objects[ref]
 
+    def delete(self, ref: str) -> None:
+        """Forget the payload."""
+        self._objects.pop(ref, None)
+
     def for_bucket(self, bucket: str) -> MemoryPayloads:
         """One bucket here."""
         return self

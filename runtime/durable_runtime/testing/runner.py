@@ -79,6 +79,8 @@ DEFAULT_CHILD_RETENTION_PERIOD_DAYS = 1
 # Real seconds the driver lets a test that started an execution step it by hand before it starts on its own.
 _DRIVER_START_GRACE_SECONDS = 0.25
 _WAIT_SLICE_SECONDS = 0.05
+# An execution in these states has not closed yet (a paused one waits for its resume).
+_OPEN_STATUSES = frozenset({"RUNNING", "PAUSING", "PAUSED"})
 _COMPLETED_CALLBACK_EVENTS = frozenset({"CallbackSucceeded", "CallbackFailed", "CallbackTimedOut"})
 
 
@@ -314,7 +316,7 @@ class DurableFunctionTestRunner(LocalEngine):
         deadline = time.monotonic() + timeout
         while True:
             status = self.execution_status(execution_arn)
-            if status is not None and status != "RUNNING":
+            if status is not None and status not in _OPEN_STATUSES:
                 return self.result(execution_arn)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"execution {execution_arn} did not finish within {timeout}s of real time")
@@ -335,7 +337,7 @@ class DurableFunctionTestRunner(LocalEngine):
             if callback_id is not None:
                 return callback_id
             status = self.execution_status(execution_arn)
-            if status is not None and status != "RUNNING":
+            if status is not None and status not in _OPEN_STATUSES:
                 raise TimeoutError(f"execution {execution_arn} ended ({status}) and issued no callback named {name!r}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"Callback did not become available within {timeout}s")
