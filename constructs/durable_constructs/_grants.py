@@ -92,14 +92,17 @@ class DurableFunctionBase(Construct):
         grant = self._grant_resolve(grantee).combine(self._grant_journal(grantee, _perms.JOURNAL_READ))
         # The index's partition key is `<function ARN>#<shard>`: a function name never contains "#".
         shards = f"{self._key_arn}{contract.LIST_INDEX_SHARD_SEPARATOR}*"
-        grant = grant.combine(
-            iam.Grant.add_to_principal(
-                grantee=grantee,
-                actions=list(_perms.JOURNAL_LIST),
-                resource_arns=[f"{self.journal.table_arn}/index/{contract.LIST_INDEX_NAME}"],
-                conditions=_perms.leading_keys(shards),
+        # The business-key index's partition key is `<function ARN>/<business key>`, its own executions' only.
+        business_keys = f"{self._key_arn}{contract.BUSINESS_KEY_SEPARATOR}*"
+        for index, prefix in ((contract.LIST_INDEX_NAME, shards), (contract.BUSINESS_KEY_INDEX_NAME, business_keys)):
+            grant = grant.combine(
+                iam.Grant.add_to_principal(
+                    grantee=grantee,
+                    actions=list(_perms.JOURNAL_LIST),
+                    resource_arns=[f"{self.journal.table_arn}/index/{index}"],
+                    conditions=_perms.leading_keys(prefix),
+                )
             )
-        )
         return grant.combine(self._grant_payloads(grantee, _perms.PAYLOAD_READ))
 
     def grant_stop_execution(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -301,6 +301,17 @@ class DurableEngine(Construct):
             projection_type=dynamodb.ProjectionType.INCLUDE,
             non_key_attributes=list(contract.LIST_INDEX_PROJECTED_ATTRIBUTES),
         )
+        # Executions by business key (sparse: only those started with one). Adding an index to a deployed journal
+        # is one online change (DynamoDB backfills it); CloudFormation adds at most one per deployment.
+        table.add_global_secondary_index(
+            index_name=contract.BUSINESS_KEY_INDEX_NAME,
+            partition_key=dynamodb.Attribute(
+                name=contract.BUSINESS_KEY_INDEX_PARTITION_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name=contract.LIST_INDEX_SORT_KEY, type=dynamodb.AttributeType.NUMBER),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=list(contract.BUSINESS_KEY_INDEX_PROJECTED_ATTRIBUTES),
+        )
         return table
 
     def _payload_bucket(self, removal_policy: cdk.RemovalPolicy, access_logs: s3.IBucket | None) -> s3.Bucket:

@@ -53,18 +53,22 @@ class DurableClient:
         execution_name: str | None = None,
         *,
         execution_timeout: int | None = None,
+        business_key: str | None = None,
     ) -> dict[str, Any]:
         """Start an execution of `function` (name or ARN; a version or alias qualifier pins that version).
 
         Idempotent by name: the same name and input return the existing execution; the same name with another
-        input raises DurableExecutionAlreadyStartedException.
+        input raises DurableExecutionAlreadyStartedException. `business_key` (an order id, a ticket id) lets
+        `list_durable_executions_by_function(..., BusinessKey=...)` find the execution by it.
         """
         services = self.services
         described = services.invoker.describe(function)
         name = execution_name or str(uuid.uuid4())
         # The execution record carries its first invocation as an outbox entry (DESIGN §4 "Liveness"): once the
         # record exists the journal's stream starts it, even if this process dies the moment the call returns.
-        record, _ = start_execution(services, described, name, input, execution_timeout_seconds=execution_timeout)
+        record, _ = start_execution(
+            services, described, name, input, execution_timeout_seconds=execution_timeout, business_key=business_key
+        )
         return {"DurableExecutionArn": record.arn, "StartTimestamp": _ts(record.started_at)}
 
     def stop_durable_execution(self, DurableExecutionArn: str, Error: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -253,6 +257,7 @@ class DurableClient:
                 "EndTimestamp": _ts(record.ended_at),
                 "Status": reported_status(self.services, record).value,
                 "Version": record.version,
+                "BusinessKey": record.business_key,
                 "PauseDetails": _pause_details(record),
                 "ExpectedExecutionTimeoutTimestamp": (
                     _ts(record.effective_timeout_at) if record.status.is_open else None
@@ -280,14 +285,18 @@ class DurableClient:
         ReverseOrder: bool = False,
         Marker: str | None = None,
         MaxItems: int = 50,
+        BusinessKey: str | None = None,
     ) -> dict[str, Any]:
-        """A function's executions by start time (oldest first unless ReverseOrder), filtered as asked."""
+        """A function's executions by start time (oldest first unless ReverseOrder), filtered as asked.
+
+        `BusinessKey` (ours) lists only the executions started with that business key, from its own index.
+        """
         unqualified = FunctionArn.parse(self.services.invoker.describe(FunctionName).function_arn).unqualified
         wanted: list[dict[str, Any]] = []
         marker = Marker
         while len(wanted) < MaxItems:
             page = self.services.store.list_executions(
-                unqualified, limit=MaxItems, marker=marker, newest_first=ReverseOrder
+                unqualified, limit=MaxItems, marker=marker, newest_first=ReverseOrder, business_key=BusinessKey
             )
             wanted.extend(
                 _summary(record)

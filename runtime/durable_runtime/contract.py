@@ -31,6 +31,15 @@ LIST_INDEX_SORT_KEY = "started"
 LIST_INDEX_SHARDS = 8
 LIST_INDEX_SHARD_SEPARATOR = "#"
 LIST_INDEX_PROJECTED_ATTRIBUTES = ("arn", "name", "ver", "st", "ended")
+# Sparse index over the execution records started with a business key (an order id, a ticket id): a function's
+# executions by that key, by start time, so an on-call engineer finds one from what a customer reports. Partition
+# key `<unqualified function ARN><BUSINESS_KEY_SEPARATOR><business key>` (a key prefix names one function, as on the
+# table), sort key the start time; it projects what a listing shows.
+BUSINESS_KEY_INDEX_NAME = "by-business-key"
+BUSINESS_KEY_INDEX_PARTITION_KEY = "bkey"
+BUSINESS_KEY_SEPARATOR = "/"
+BUSINESS_KEY_INDEX_PROJECTED_ATTRIBUTES = (*LIST_INDEX_PROJECTED_ATTRIBUTES, LIST_INDEX_PARTITION_KEY)
+MAX_BUSINESS_KEY_CHARACTERS = 256
 
 RECORD_EXECUTION = "EXEC"
 RECORD_OPERATION_PREFIX = "OP#"

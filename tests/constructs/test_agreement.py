@@ -138,9 +138,7 @@ def test_each_role_was_enforced_on_the_calls_its_grants_exist_for(
     assert calls(stack.order_workflow.engine.outbox_relay) == {"lambda:InvokeFunction"}
     # The endpoint's s3:PutObject is for a failure over 32 KB (its error goes to the bucket); a result, even the
     # reviews' 200 KB note, is kept once, on the callback's record, so these workflows never need it.
-    assert {"dynamodb:GetItem", "dynamodb:UpdateItem"} <= calls(
-        stack.order_workflow.engine.callback_handler
-    )
+    assert {"dynamodb:GetItem", "dynamodb:UpdateItem"} <= calls(stack.order_workflow.engine.callback_handler)
     desk = {"lambda:GetFunction", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}  # likewise
     assert desk <= calls(stack.order_desk)
     assert any(r.endswith(f"/index/{contract.LIST_INDEX_NAME}") for r in calls(stack.order_desk, "dynamodb:Query"))

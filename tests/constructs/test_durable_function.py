@@ -347,7 +347,7 @@ def test_grant_read_history_resolves_reads_own_records_and_lists_own_shards(synt
     orders = synth.objects["orders"]
     statements = _statements(synth, synth.objects["reader"])
 
-    resolve, records, index, payloads = statements
+    resolve, records, index, by_business_key, payloads = statements
     assert (resolve["Action"], resolve["Resource"][0]) == ("lambda:GetFunction", _arn(synth, orders.function))
     assert _actions(records) == ["dynamodb:GetItem", "dynamodb:Query"]
     assert records["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [_own_keys(synth, orders)]}}
@@ -358,6 +358,14 @@ def test_grant_read_history_resolves_reads_own_records_and_lists_own_shards(synt
     # The index's partition key is `<unqualified function ARN>#<shard>`.
     shards = [*_own_keys(synth, orders)["Fn::Join"][1][:-1], f"{contract.LIST_INDEX_SHARD_SEPARATOR}*"]
     assert index["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [{"Fn::Join": ["", shards]}]}}
+    # The business-key index's partition key is `<unqualified function ARN>/<business key>`.
+    assert by_business_key["Resource"] == {
+        "Fn::Join": ["", [_arn(synth, orders.engine.journal), f"/index/{contract.BUSINESS_KEY_INDEX_NAME}"]]
+    }
+    keys = [*_own_keys(synth, orders)["Fn::Join"][1][:-1], f"{contract.BUSINESS_KEY_SEPARATOR}*"]
+    assert by_business_key["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [{"Fn::Join": ["", keys]}]}
+    }
     assert (payloads["Action"], payloads["Resource"]) == (
         "s3:GetObject",
         {

@@ -75,6 +75,7 @@ def test_journal_has_the_contract_key_schema_index_and_ttl(synth: Synthesized) -
             {"AttributeName": contract.SORT_KEY, "AttributeType": "S"},
             {"AttributeName": contract.LIST_INDEX_PARTITION_KEY, "AttributeType": "S"},
             {"AttributeName": contract.LIST_INDEX_SORT_KEY, "AttributeType": "N"},
+            {"AttributeName": contract.BUSINESS_KEY_INDEX_PARTITION_KEY, "AttributeType": "S"},
         ],
         key=lambda a: a["AttributeName"],
     )
@@ -89,7 +90,18 @@ def test_journal_has_the_contract_key_schema_index_and_ttl(synth: Synthesized) -
                 "ProjectionType": "INCLUDE",
                 "NonKeyAttributes": list(contract.LIST_INDEX_PROJECTED_ATTRIBUTES),
             },
-        }
+        },
+        {
+            "IndexName": contract.BUSINESS_KEY_INDEX_NAME,
+            "KeySchema": [
+                {"AttributeName": contract.BUSINESS_KEY_INDEX_PARTITION_KEY, "KeyType": "HASH"},
+                {"AttributeName": contract.LIST_INDEX_SORT_KEY, "KeyType": "RANGE"},
+            ],
+            "Projection": {
+                "ProjectionType": "INCLUDE",
+                "NonKeyAttributes": list(contract.BUSINESS_KEY_INDEX_PROJECTED_ATTRIBUTES),
+            },
+        },
     ]
     assert journal["TimeToLiveSpecification"] == {"AttributeName": contract.TTL_ATTRIBUTE, "Enabled": True}
 

@@ -140,3 +140,31 @@ def test_execution_record_is_the_execution_state_and_history_from_one_journal_re
 
 def _queries(runner: DurableFunctionTestRunner) -> int:
     return sum(1 for service, operation in runner.faults.calls if (service, operation) == ("dynamodb", "Query"))
+
+
+def test_executions_are_found_by_their_business_key() -> None:
+    with DurableFunctionTestRunner(_greeter, execution_timeout=86_400) as runner:
+        runner.register_durable_function("other-function", _greeter, execution_timeout=86_400)
+        first = runner.client.start_execution("test-function", '{"name": "a"}', "a-1", business_key="order-1234")
+        runner.clock.advance(1)
+        second = runner.client.start_execution("test-function", '{"name": "b"}', "a-2", business_key="order-1234")
+        runner.client.start_execution("test-function", '{"name": "c"}', "a-3", business_key="order-9999")
+        runner.client.start_execution("test-function", '{"name": "d"}', "a-4")
+        elsewhere = runner.client.start_execution("other-function", '{"name": "e"}', "b-1", business_key="order-1234")
+        found = runner.client.list_durable_executions_by_function(
+            FunctionName="test-function", BusinessKey="order-1234"
+        )
+        newest = runner.client.list_durable_executions_by_function(
+            FunctionName="test-function", BusinessKey="order-1234", ReverseOrder=True, MaxItems=1
+        )
+        described = runner.client.get_durable_execution(DurableExecutionArn=first["DurableExecutionArn"])
+        with pytest.raises(ValidationError, match="business key"):
+            runner.client.start_execution("test-function", "{}", "a-5", business_key="x" * 257)
+
+    assert [e["DurableExecutionArn"] for e in found["DurableExecutions"]] == [
+        first["DurableExecutionArn"],
+        second["DurableExecutionArn"],
+    ]
+    assert elsewhere["DurableExecutionArn"] not in str(found)
+    assert [e["DurableExecutionArn"] for e in newest["DurableExecutions"]] == [second["DurableExecutionArn"]]
+    assert described["BusinessKey"] == "order-1234"

@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING
 
-from ..contract import INLINE_PAYLOAD_LIMIT_BYTES, REASON_START
+from ..contract import INLINE_PAYLOAD_LIMIT_BYTES, MAX_BUSINESS_KEY_CHARACTERS, REASON_START
 from ..exceptions import DurableExecutionsError, ValidationError
 from ..journal.records import ExecutionRecord, ExecutionStatus, JournalEvent
 from .envelope import ResumeRequest
@@ -48,6 +48,18 @@ def validate_input(input_payload: str | None) -> str | None:
     return input_payload
 
 
+def validate_business_key(business_key: str | None) -> None:
+    """A business key is 1 to 256 printable characters; anything else raises ValidationError saying so."""
+    if business_key is None:
+        return
+    longest = MAX_BUSINESS_KEY_CHARACTERS
+    if not isinstance(business_key, str) or not 1 <= len(business_key) <= longest or not business_key.isprintable():
+        raise ValidationError(
+            f"business key {business_key!r} is not valid: use 1 to {longest} printable characters "
+            "(an order id, a ticket id)"
+        )
+
+
 def start_execution(
     services: EngineServices,
     function: FunctionDescription,
@@ -57,6 +69,7 @@ def start_execution(
     execution_timeout_seconds: int | None = None,
     parent: tuple[str, str] | None = None,
     invoke: bool = True,
+    business_key: str | None = None,
 ) -> tuple[ExecutionRecord, bool]:
     """Create the execution, or return the existing one with the same name and input.
 
@@ -65,9 +78,11 @@ def start_execution(
     environment means the calling function itself). With `invoke`, the execution record carries its first
     invocation as an outbox entry: the journal's stream starts it once the record exists, so a caller that dies
     right after this call still started it. A direct start (the invocation that creates the execution runs it)
-    passes False. Returns the record and whether this call created it.
+    passes False. `business_key` (an order id, say) lets the execution be listed by it. Returns the record and
+    whether this call created it.
     """
     payload = validate_input(input_payload)
+    validate_business_key(business_key)
     arn = ExecutionArn.for_new_execution(function.function_arn, function.version, execution_name)
     services = services.for_function(function)
     settings = services.settings
@@ -94,6 +109,7 @@ def start_execution(
         events=(started,),
         parent_arn=parent[0] if parent else None,
         parent_operation_id=parent[1] if parent else None,
+        business_key=business_key,
     )
     expires_at = int(record.timeout_at + record.retention_days * 86_400)
     wake = ResumeRequest(arn, REASON_START).to_json() if invoke else None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from .. import contract as c
 from .dynamodb_items import (
+    business_key_partition,
     error_attr,
     events_attr,
     events_value,
@@ -15,6 +17,7 @@ from .dynamodb_items import (
     ms,
     operation_fields,
     operation_from_item,
+    summary_from_item,
     text,
 )
 from .dynamodb_lifecycle import change_execution, delete_execution, extend_expiry
@@ -146,9 +149,18 @@ class DynamoDBJournalStore(JournalStore):
         return int(items[0][c.SORT_KEY]["S"][len(c.RECORD_INVOCATION_PREFIX) :]) if items else 0
 
     def list_executions(
-        self, function_arn: str, *, limit: int, marker: str | None, newest_first: bool
+        self,
+        function_arn: str,
+        *,
+        limit: int,
+        marker: str | None,
+        newest_first: bool,
+        business_key: str | None = None,
     ) -> ExecutionPage:
-        """Page through the sparse by-function index, one Query per shard, merged in start order."""
+        """Page through the sparse by-function index, one Query per shard, merged in start order; or, given a
+        business key, through its one partition of the business-key index."""
+        if business_key is not None:
+            return self._list_by_business_key(function_arn, business_key, limit, marker, newest_first)
 
         def query_shard(shard: str, start: dict[str, Any] | None, count: int) -> tuple[list[dict[str, Any]], bool]:
             request: dict[str, Any] = {
@@ -166,6 +178,27 @@ class DynamoDBJournalStore(JournalStore):
             return page.get("Items", []), "LastEvaluatedKey" in page
 
         return merged_page(query_shard, function_arn, limit=limit, marker=marker, newest_first=newest_first)
+
+    def _list_by_business_key(
+        self, function_arn: str, business_key: str, limit: int, marker: str | None, newest_first: bool
+    ) -> ExecutionPage:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": c.BUSINESS_KEY_INDEX_NAME,
+            "KeyConditionExpression": "#bkey = :bkey",
+            "ExpressionAttributeNames": {"#bkey": c.BUSINESS_KEY_INDEX_PARTITION_KEY},
+            "ExpressionAttributeValues": {":bkey": {"S": business_key_partition(function_arn, business_key)}},
+            "ScanIndexForward": not newest_first,
+            "Limit": limit,
+        }
+        if marker:
+            request["ExclusiveStartKey"] = json.loads(marker)
+        page = self._client.query(**request)
+        following = page.get("LastEvaluatedKey")
+        return ExecutionPage(
+            [summary_from_item(item) for item in page.get("Items", [])],
+            json.dumps(following, sort_keys=True) if following else None,
+        )
 
     # endregion
 

@@ -97,6 +97,10 @@ def execution_item(record: ExecutionRecord) -> dict[str, Any]:
     }
     if record.pause is not None:
         item["pz"] = {"S": record.pause.encode()}
+    if record.business_key is not None:
+        item[c.BUSINESS_KEY_INDEX_PARTITION_KEY] = {
+            "S": business_key_partition(record.function_arn, record.business_key)
+        }
     if record.parent_arn and record.parent_operation_id:
         item["parent"] = {"S": record.parent_arn}
         item["parent_op"] = {"S": record.parent_operation_id}
@@ -126,7 +130,18 @@ def execution_from_item(item: dict[str, Any]) -> ExecutionRecord:
         parent_arn=text(item.get("parent")),
         parent_operation_id=text(item.get("parent_op")),
         pause=PauseInfo.decode(item["pz"]["S"]) if "pz" in item else None,
+        business_key=_business_key(item),
     )
+
+
+def business_key_partition(function_arn: str, business_key: str) -> str:
+    """The business-key index's partition key of a function's executions with `business_key`."""
+    return f"{function_arn}{c.BUSINESS_KEY_SEPARATOR}{business_key}"
+
+
+def _business_key(item: dict[str, Any]) -> str | None:
+    partition = text(item.get(c.BUSINESS_KEY_INDEX_PARTITION_KEY))
+    return None if partition is None else partition.split(c.BUSINESS_KEY_SEPARATOR, 1)[1]
 
 
 def operation_fields(record: OperationRecord) -> dict[str, Any]:

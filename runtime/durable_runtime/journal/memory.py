@@ -229,12 +229,22 @@ class InMemoryJournalStore(JournalStore):
                 records.pop(key, None)
 
     def list_executions(
-        self, function_arn: str, *, limit: int, marker: str | None, newest_first: bool
+        self,
+        function_arn: str,
+        *,
+        limit: int,
+        marker: str | None,
+        newest_first: bool,
+        business_key: str | None = None,
     ) -> ExecutionPage:
-        """The function's executions by start time."""
+        """The function's executions (with `business_key`, if given) by start time."""
         with self._lock:
             matching = sorted(
-                (r for r in self._executions.values() if r.function_arn == function_arn),
+                (
+                    r
+                    for r in self._executions.values()
+                    if r.function_arn == function_arn and business_key in (None, r.business_key)
+                ),
                 key=lambda r: r.started_at,
                 reverse=newest_first,
             )

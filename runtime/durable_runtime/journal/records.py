@@ -206,6 +206,8 @@ class ExecutionRecord:
     parent_operation_id: str | None = None
     # Set while the execution is PAUSED.
     pause: PauseInfo | None = None
+    # What the execution is about in the caller's terms (an order id), to find it by.
+    business_key: str | None = None
 
     @property
     def effective_timeout_at(self) -> float:

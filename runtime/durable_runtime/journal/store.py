@@ -164,6 +164,12 @@ class JournalStore(ABC):
 
     @abstractmethod
     def list_executions(
-        self, function_arn: str, *, limit: int, marker: str | None, newest_first: bool
+        self,
+        function_arn: str,
+        *,
+        limit: int,
+        marker: str | None,
+        newest_first: bool,
+        business_key: str | None = None,
     ) -> ExecutionPage:
-        """List a function's executions by start time."""
+        """List a function's executions (those started with `business_key`, if given) by start time."""

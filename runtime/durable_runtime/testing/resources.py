@@ -15,7 +15,7 @@ SCHEDULE_GROUP = "durable-timers"
 
 
 def create_journal_table(client: Any, name: str) -> None:
-    """Create the journal table exactly as the constructs define it (keys, listing index, TTL, stream)."""
+    """Create the journal table exactly as the constructs define it (keys, listing indexes, TTL, stream)."""
     client.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
@@ -24,6 +24,7 @@ def create_journal_table(client: Any, name: str) -> None:
             {"AttributeName": c.SORT_KEY, "AttributeType": "S"},
             {"AttributeName": c.LIST_INDEX_PARTITION_KEY, "AttributeType": "S"},
             {"AttributeName": c.LIST_INDEX_SORT_KEY, "AttributeType": "N"},
+            {"AttributeName": c.BUSINESS_KEY_INDEX_PARTITION_KEY, "AttributeType": "S"},
         ],
         KeySchema=[
             {"AttributeName": c.PARTITION_KEY, "KeyType": "HASH"},
@@ -40,7 +41,18 @@ def create_journal_table(client: Any, name: str) -> None:
                     "ProjectionType": "INCLUDE",
                     "NonKeyAttributes": list(c.LIST_INDEX_PROJECTED_ATTRIBUTES),
                 },
-            }
+            },
+            {
+                "IndexName": c.BUSINESS_KEY_INDEX_NAME,
+                "KeySchema": [
+                    {"AttributeName": c.BUSINESS_KEY_INDEX_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": c.LIST_INDEX_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    "NonKeyAttributes": list(c.BUSINESS_KEY_INDEX_PROJECTED_ATTRIBUTES),
+                },
+            },
         ],
         StreamSpecification={"StreamEnabled": True, "StreamViewType": c.JOURNAL_STREAM_VIEW_TYPE},
     )

@@ -56,4 +56,3 @@ def test_a_final_write_is_never_written_early() -> None:
         assert [held.record.operation_id for held in pending.drain()] == ["wait"]
     finally:
         pending.discard()
-
