@@ -22,6 +22,7 @@ from .config import (
 from .engine.logging import DurableLogger
 from .exceptions import ValidationError
 from .journal.records import OperationType
+from .metrics import DurableMetrics, MetricsSink
 from .operations.base import OperationIdentity
 from .types import StepContext, WaitForCallbackContext, WaitForConditionCheckContext
 
@@ -159,6 +160,7 @@ class DurableContext:
         lambda_context: Any = None,
         replaying: bool = False,
         logger: DurableLogger | None = None,
+        metrics_sink: MetricsSink | None = None,
     ) -> None:
         self.state = state
         self.lambda_context = lambda_context
@@ -172,6 +174,17 @@ class DurableContext:
         self._depth = 0
         base = logger or DurableLogger.for_execution(state.arn, self.is_replaying)
         self.logger = base.bind(self.is_replaying, parentId=parent_id)
+        # One per invocation, shared by its child contexts; flushed when the invocation ends.
+        self.metrics_sink = metrics_sink or MetricsSink()
+
+    @property
+    def metrics(self) -> DurableMetrics:
+        """Replay-aware metrics: what this context's replayed code adds is dropped (see `durable_runtime.metrics`)."""
+        return DurableMetrics(self.metrics_sink, self.is_replaying)
+
+    def set_metrics(self, metrics: Any) -> None:
+        """Send this invocation's `context.metrics` to `metrics` (e.g. your Powertools ``Metrics`` object)."""
+        self.metrics_sink.set_target(metrics)
 
     # region identity and replay status
     def is_replaying(self) -> bool:
@@ -213,6 +226,7 @@ class DurableContext:
             lambda_context=self.lambda_context,
             replaying=replaying,
             logger=self.logger,
+            metrics_sink=self.metrics_sink,
         )
         child._depth = self._depth + 1
         return child

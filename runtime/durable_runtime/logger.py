@@ -44,8 +44,28 @@ def default_target() -> Any:
         except ImportError:
             _powertools_logger = _stdlib_logger
         else:
-            _powertools_logger = PowertoolsLogger(service="durable-function")
+            # Configured as users configure Powertools: service name, level and sampling from its environment
+            # (POWERTOOLS_SERVICE_NAME, POWERTOOLS_LOG_LEVEL, ...). A Logger the function made for the same service
+            # shares this one's handler, so keys it appends show on these records too.
+            _powertools_logger = PowertoolsLogger()
     return _powertools_logger
+
+
+# Frames between the caller and the target's method: `Logger.info` (or its sibling) and `Logger._log`.
+_OWN_FRAMES = 2
+
+
+def _caller_stacklevel(target: Any) -> int | None:
+    """The `stacklevel` that makes `target` report the caller's source line; None for a target that takes none.
+
+    The standard library counts from the frame that called it; Powertools' Logger adds one frame of its own (its
+    default stacklevel is 2).
+    """
+    if isinstance(target, logging.Logger | logging.LoggerAdapter):
+        return 1 + _OWN_FRAMES
+    if type(target).__module__.startswith("aws_lambda_powertools"):
+        return 2 + _OWN_FRAMES
+    return None
 
 
 def _never() -> bool:
@@ -189,5 +209,9 @@ class Logger(LoggerInterface):
     ) -> None:
         if self._is_replaying() and not self._replay_logging:
             return
-        # `exc_info`, `stack_info` and `stacklevel` pass through to targets that take them (the stdlib, Powertools).
+        # `exc_info`, `stack_info` and `stacklevel` pass through to targets that take them (the stdlib, Powertools);
+        # for those the caller's own stacklevel counts from its own line, past this wrapper's frames.
+        stacklevel = _caller_stacklevel(self._logger)
+        if stacklevel is not None:
+            kwargs["stacklevel"] = stacklevel + kwargs.get("stacklevel", 1) - 1
         getattr(self._logger, level)(msg, *args, extra={**self._default_extra, **(extra or {})}, **kwargs)

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from durable_runtime.exceptions import ErrorObject
+from durable_runtime.logger import default_target
 from durable_runtime.testing import DurableFunctionTestRunner
 
 from .matcher import match_history
@@ -34,6 +35,9 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 CONFORMANCE = SHARED / "conformance"
 USER_LOGGER = "durable_runtime.user"
+# Where `context.logger` writes: the standard logger above, or Powertools' Logger (named after its service) when
+# aws-lambda-powertools is installed.
+USER_LOGGERS = frozenset({USER_LOGGER, getattr(default_target(), "name", USER_LOGGER)})
 
 _GEN_STR = re.compile(r"\$\{GEN_STR:(?P<length>\d+)\}")
 _NAME = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)\}")
@@ -280,7 +284,7 @@ def check_history(spec: Spec, outcome: Outcome) -> dict[str, Any]:
 
 def log_lines(records: list[logging.LogRecord]) -> list[str]:
     """The user logger's records as Lambda prints them: `[LEVEL] message`."""
-    return [f"[{record.levelname}] {record.getMessage()}" for record in records if record.name == USER_LOGGER]
+    return [f"[{record.levelname}] {record.getMessage()}" for record in records if record.name in USER_LOGGERS]
 
 
 def _line_matches(pattern: str, line: str) -> bool:

@@ -120,7 +120,7 @@ def _run_child_handler(handler: Any, caplog: pytest.LogCaptureFixture) -> list[s
     with DurableFunctionTestRunner(durable_execution(handler)) as runner:
         result = runner.run(input='"abc12345"')
     assert result.status == InvocationStatus.SUCCEEDED
-    return [record.getMessage() for record in caplog.records if record.name == USER_LOGGER]
+    return [record.getMessage() for record in caplog.records if hasattr(record, "executionArn")]
 
 
 def test_completed_child_context_does_not_log_again_on_replay(caplog: pytest.LogCaptureFixture) -> None:

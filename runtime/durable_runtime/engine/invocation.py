@@ -239,6 +239,20 @@ def _run_handler(
     from ..context import DurableContext
 
     context = DurableContext(state, lambda_context=lambda_context, replaying=state.has_operations())
+    try:
+        return _run_and_record(handler, state, snapshot, request, context)
+    finally:
+        # After the invocation's last journal write: what it recorded is what its metrics count.
+        context.metrics_sink.flush()
+
+
+def _run_and_record(
+    handler: Callable[[Any, Any], Any],
+    state: InvocationState,
+    snapshot: JournalSnapshot,
+    request: ResumeRequest,
+    context: Any,
+) -> InvocationOutcome:
     event = json.loads(snapshot.input_payload) if snapshot.input_payload else {}
     started = state.now()
     try:
