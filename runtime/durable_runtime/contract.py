@@ -121,6 +121,14 @@ METRIC_EXECUTIONS_SUCCEEDED = "ExecutionsSucceeded"
 METRIC_EXECUTIONS_FAILED = "ExecutionsFailed"
 METRIC_EXECUTIONS_TIMED_OUT = "ExecutionsTimedOut"
 METRIC_EXECUTIONS_STOPPED = "ExecutionsStopped"
+# Seconds from an execution's start to its close (on close).
+METRIC_EXECUTION_DURATION = "ExecutionDuration"
+# Seconds since the execution started, at each invocation: its Maximum is the oldest execution that ran.
+METRIC_EXECUTION_AGE = "ExecutionAge"
+# A step that failed for good (its retries spent), with the step's name as the log line's StepName property.
+METRIC_STEPS_FAILED = "StepsFailed"
+METRIC_STEP_NAME_PROPERTY = "StepName"
+METRIC_CALLBACK_TIMEOUTS = "CallbackTimeouts"
 # Objects in the payload bucket live under this prefix, then the function's name (so grants can be per function).
 PAYLOAD_PREFIX = "payloads/"
 

@@ -113,6 +113,7 @@ def run_invocation(
     last_invocation = snapshot.last_invocation()
     if last_invocation == 0:
         emit(c.METRIC_EXECUTIONS_STARTED, request.execution_arn.function_name)
+    emit(c.METRIC_EXECUTION_AGE, request.execution_arn.function_name, now - execution.started_at, "Seconds")
     deadline = _deadline(lambda_context, now)
     ownership = Ownership(services.store, services.clock, key, execution, last_invocation + 1, delivery_id, deadline)
     linger = services.settings.start_linger_seconds
@@ -425,7 +426,9 @@ def _close(
         wake=parent_wake(state.execution),
     )
     if closed:
-        emit(_CLOSED_METRICS[status], ExecutionArn.parse(state.arn).function_name)
+        function_name = ExecutionArn.parse(state.arn).function_name
+        emit(_CLOSED_METRICS[status], function_name)
+        emit(c.METRIC_EXECUTION_DURATION, function_name, now - state.execution.started_at, "Seconds")
     return InvocationOutcome(state.arn, status.value, result, error)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from .. import contract as c
 from ..callbacks.completion import RESULT_FORMAT_JSON, RESULT_FORMAT_KEY, callback_deadline
 from ..callbacks.ids import issue
 from ..engine.clock import is_due
+from ..engine.metrics import emit_for_execution
 from ..exceptions import (
     CallbackError,
     CallbackExternalError,
@@ -158,7 +160,9 @@ def _expire_if_due(state: InvocationState, record: OperationRecord) -> Operation
         return record
     timed_out = _time_out(record)
     error = timed_out.error or ErrorObject(None, None, None, None)
-    return state.record(timed_out, [state.event("CallbackTimedOut", {"Error": {"Payload": error.to_dict()}})])
+    recorded = state.record(timed_out, [state.event("CallbackTimedOut", {"Error": {"Payload": error.to_dict()}})])
+    emit_for_execution(state.arn, c.METRIC_CALLBACK_TIMEOUTS)
+    return recorded
 
 
 def _time_out(record: OperationRecord) -> OperationRecord:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .. import contract as c
 from ..config import StepConfig, StepSemantics
 from ..engine.clock import is_due
+from ..engine.metrics import emit_for_execution
 from ..exceptions import ErrorObject, StepError, StepInterruptedError
 from ..journal.records import OperationRecord, OperationStatus
 from ..retries import RetryPresets
@@ -103,6 +105,8 @@ def _fail_attempt(
         raise suspend(state, due, "retry", identity.operation_id)
     failed = started.evolve(status=OperationStatus.FAILED, error=wire, ended_at=state.now(), next_attempt_at=None)
     state.record(failed, [state.event("StepFailed", {"Error": {"Payload": wire.to_dict()}, "RetryDetails": retry})])
+    step_name = {c.METRIC_STEP_NAME_PROPERTY: identity.name or identity.operation_id}
+    emit_for_execution(state.arn, c.METRIC_STEPS_FAILED, properties=step_name)
     _raise_recorded(wire)
 
 

@@ -94,3 +94,44 @@ def test_services_from_the_environment_make_each_client_on_first_use_only(monkey
             reader.join()
 
     assert made == ["dynamodb"]  # once, though eight threads asked at the same moment
+
+
+def test_the_engine_reports_the_managed_services_metric_set_per_function(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from durable_runtime.config import CallbackConfig, Duration, StepConfig
+    from durable_runtime.exceptions import CallbackError
+    from durable_runtime.execution import durable_execution
+    from durable_runtime.retries import RetryStrategyConfig, create_retry_strategy
+    from durable_runtime.testing import DurableFunctionTestRunner
+
+    no_retries = StepConfig(retry_strategy=create_retry_strategy(RetryStrategyConfig(max_attempts=1)))
+
+    @durable_execution
+    def handler(event: dict, ctx) -> None:
+        try:
+            ctx.create_callback("approval", config=CallbackConfig(timeout=Duration.from_seconds(10))).result()
+        except CallbackError:
+            pass
+        ctx.step(lambda _: 1 / 0, name="divide", config=no_retries)
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "test-function")
+    with DurableFunctionTestRunner(handler) as runner:
+        result = runner.run(input="{}")
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    ours = [line for line in lines if line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == contract.METRIC_NAMESPACE]
+    by_metric: dict[str, list[dict]] = {}
+    for line in ours:
+        by_metric.setdefault(line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], []).append(line)
+
+    assert result.status.value == "FAILED"
+    assert len(by_metric[contract.METRIC_EXECUTIONS_STARTED]) == 1
+    assert len(by_metric[contract.METRIC_CALLBACK_TIMEOUTS]) == 1
+    (failed_step,) = by_metric[contract.METRIC_STEPS_FAILED]
+    assert failed_step[contract.METRIC_STEP_NAME_PROPERTY] == "divide"
+    assert len(by_metric[contract.METRIC_EXECUTIONS_FAILED]) == 1
+    (duration,) = by_metric[contract.METRIC_EXECUTION_DURATION]
+    assert duration[contract.METRIC_EXECUTION_DURATION] >= 10
+    ages = [line[contract.METRIC_EXECUTION_AGE] for line in by_metric[contract.METRIC_EXECUTION_AGE]]
+    assert len(ages) >= 2 and ages == sorted(ages)  # one per invocation, growing
+    assert all(line[contract.METRIC_DIMENSION] == "test-function" for line in ours)
