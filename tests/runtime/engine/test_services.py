@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -109,10 +110,8 @@ def test_the_engine_reports_the_managed_services_metric_set_per_function(
 
     @durable_execution
     def handler(event: dict, ctx) -> None:
-        try:
+        with contextlib.suppress(CallbackError):  # it times out; the handler carries on
             ctx.create_callback("approval", config=CallbackConfig(timeout=Duration.from_seconds(10))).result()
-        except CallbackError:
-            pass
         ctx.step(lambda _: 1 / 0, name="divide", config=no_retries)
 
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "test-function")
