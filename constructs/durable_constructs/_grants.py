@@ -261,6 +261,31 @@ class DurableFunctionBase(Construct):
         """Executions that reached their execution timeout per period (Sum over 5 minutes by default)."""
         return self._metric(contract.METRIC_EXECUTIONS_TIMED_OUT, options)
 
+    def metric_executions_stopped(self, **options: Any) -> cloudwatch.Metric:
+        """Executions stopped with `stop_durable_execution` per period (Sum over 5 minutes by default)."""
+        return self._metric(contract.METRIC_EXECUTIONS_STOPPED, options)
+
+    def metric_steps_failed(self, **options: Any) -> cloudwatch.Metric:
+        """Steps that failed for good, their retries spent (Sum over 5 minutes by default). Each log line names
+        the step (`StepName`): the engine's dashboard groups failures by step with Logs Insights."""
+        return self._metric(contract.METRIC_STEPS_FAILED, options)
+
+    def metric_callback_timeouts(self, **options: Any) -> cloudwatch.Metric:
+        """Callbacks that timed out (overall or heartbeat) per period (Sum over 5 minutes by default)."""
+        return self._metric(contract.METRIC_CALLBACK_TIMEOUTS, options)
+
+    def metric_execution_age(self, **options: Any) -> cloudwatch.Metric:
+        """Seconds since the oldest execution that ran in the period started (Maximum over 5 minutes by default).
+
+        Reported by each invocation: an execution waiting without running (a callback, a long wait) is seen when
+        it next runs, at the latest when its timeout's watchdog fires.
+        """
+        return self._metric(contract.METRIC_EXECUTION_AGE, {"statistic": "Maximum", **options})
+
+    def metric_execution_duration(self, **options: Any) -> cloudwatch.Metric:
+        """Seconds from start to close of the executions that closed in the period (Average over 5 minutes)."""
+        return self._metric(contract.METRIC_EXECUTION_DURATION, {"statistic": "Average", **options})
+
     def _metric(self, name: str, options: dict[str, Any]) -> cloudwatch.Metric:
         props: dict[str, Any] = {
             "namespace": contract.METRIC_NAMESPACE,

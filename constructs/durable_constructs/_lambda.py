@@ -10,6 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
 from . import _nag
+from ._validation import DurableValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -85,3 +86,26 @@ def _newest_python() -> str:
     ]
     major, minor = max(versions)
     return f"python{major}.{minor}"
+
+
+# The account that publishes the public Powertools for AWS Lambda layers in the aws partition.
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+
+
+def powertools_layer(
+    scope: Construct, version: int | None, runtime: lambda_.Runtime, architecture: lambda_.Architecture
+) -> list[lambda_.ILayerVersion]:
+    """The public Powertools for AWS Lambda (Python) v3 layer of `version` for the runtime and architecture."""
+    if version is None:
+        return []
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise DurableValidationError(
+            f"powertools_layer_version must be a layer version number such as 27, not {version!r}"
+        )
+    python = runtime.name.replace(".", "")  # python3.13 -> python313
+    arch = "arm64" if architecture.name == lambda_.Architecture.ARM_64.name else "x86_64"
+    arn = (
+        f"arn:aws:lambda:{cdk.Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{python}-{arch}:{version}"
+    )
+    return [lambda_.LayerVersion.from_layer_version_arn(scope, "PowertoolsLayer", arn)]

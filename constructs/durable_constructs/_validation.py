@@ -49,6 +49,22 @@ def execution_timeout_seconds(timeout: cdk.Duration) -> int | float:
     return int(seconds)
 
 
+def execution_age_alarm_seconds(age: cdk.Duration | None, execution_timeout_seconds: int | float) -> int:
+    """The ExecutionAgeAlarm's threshold: `age`, or 80% of the execution timeout (of the default one when the
+    timeout is a deploy-time value, which an alarm threshold cannot be computed from)."""
+    if age is not None:
+        seconds = age.to_seconds(integral=False)
+        if _unresolved(seconds) or seconds < 1:
+            raise DurableValidationError(
+                f"execution_age_alarm must be a fixed duration of at least 1 second, not {seconds}"
+            )
+        return int(seconds)
+    timeout = execution_timeout_seconds
+    if _unresolved(timeout):
+        timeout = contract.DEFAULT_EXECUTION_TIMEOUT_SECONDS
+    return max(1, int(timeout * 0.8))
+
+
 def function_timeout(timeout: cdk.Duration) -> cdk.Duration:
     """The function (invocation) timeout, checked against 10 seconds .. 15 minutes."""
     seconds = timeout.to_seconds(integral=False)

@@ -20,6 +20,7 @@ from durable_runtime import contract
 
 from . import _nag, _perms
 from ._callbacks import CallbackEndpoint
+from ._dashboard import EngineDashboard
 from ._grants import relay_resume_policy
 from ._outbox import OutboxRelay
 from ._validation import MAX_RETENTION_DAYS, DurableValidationError
@@ -136,6 +137,16 @@ class DurableEngine(Construct):
         # <it>/durable-execution-callbacks/<callback id>/succeed|fail|heartbeat.
         self.callback_base_url = self._callbacks.base_url
         self._engine_alarms()
+        five_minutes = cdk.Duration.minutes(5)
+        self._dashboard = EngineDashboard(
+            self,
+            self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                statistic="Maximum", period=five_minutes, label="messages"
+            ),
+            self._outbox.metric_iterator_age(period=five_minutes, label="iterator age (ms)"),
+        )
+        # Executions by status, failures by step, callback timeouts and execution age per function.
+        self.dashboard = self._dashboard.dashboard
 
     # region finding the stack's engine
     @classmethod
@@ -249,6 +260,9 @@ class DurableEngine(Construct):
         Returns the policy its alias must wait for when the function is in another stack than the engine.
         """
         self.functions.append(function)
+        if cdk.Stack.of(function) is cdk.Stack.of(self):
+            # A function in another stack is not on it: naming it here would make the stacks depend on each other.
+            self._dashboard.add_function(function, function.log_group)
         return self._allow_resume(function)
 
     def _allow_resume(self, function: DurableFunction) -> iam.Policy | None:

@@ -18,7 +18,7 @@ from . import _lambda, _nag, _perms, _validation
 from ._grants import DurableFunctionBase, _PolicyPrincipal
 from ._imports import ImportedDurableFunction
 from ._timers import define_timers
-from .engine import DurableEngine, alarm_on_any
+from .engine import DurableEngine, alarm_at_least, alarm_on_any
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -77,6 +77,8 @@ class DurableFunction(DurableFunctionBase):
         logging_format: lambda_.LoggingFormat | None = None,
         application_log_level: lambda_.ApplicationLogLevel | None = None,
         system_log_level: lambda_.SystemLogLevel | None = None,
+        execution_age_alarm: cdk.Duration | None = None,
+        powertools_layer_version: int | None = None,
     ) -> None:
         """Define the function.
 
@@ -118,6 +120,12 @@ class DurableFunction(DurableFunctionBase):
             logging_format: Default: Lambda's text format. JSON makes the levels below available.
             application_log_level: Default: Lambda's (INFO) when logging_format is JSON.
             system_log_level: Default: Lambda's (INFO) when logging_format is JSON.
+            execution_age_alarm: Default: 80% of `execution_timeout`. The ExecutionAgeAlarm fires when an
+                execution runs this long after its start (near its timeout, or stuck waiting).
+            powertools_layer_version: Default: no Powertools layer. Given (e.g. 27), the public Powertools for AWS
+                Lambda (Python) v3 layer of that version, for this runtime and architecture, goes after the runtime
+                layer: `context.logger` then writes through its Logger, `context.metrics` through its Metrics, and
+                `plugins.powertools_tracing` can trace. Its version is yours to pin (aws partition only).
         """
         super().__init__(scope, id)
         # Validate before defining anything, so bad input fails fast and leaves the tree untouched.
@@ -131,12 +139,16 @@ class DurableFunction(DurableFunctionBase):
         _validation.memory_size(memory_size)
         _validation.log_levels(logging_format, application_log_level, system_log_level)
         timeout = _validation.function_timeout(timeout or cdk.Duration.minutes(5))
+        self.execution_age_alarm_seconds = _validation.execution_age_alarm_seconds(
+            execution_age_alarm, self.execution_timeout_seconds
+        )
         extra_environment = _validation.user_environment(environment)
         self.engine = engine or DurableEngine.of_stack(self)
         self._invoke_grants: dict[str, iam.Grant] = {}
 
         self.timers = define_timers(self, self.engine, timeout)
         function_role, log_group = self._role_and_logs(role, log_retention, in_vpc=vpc is not None)
+        self.log_group = log_group
         async_config: dict[str, Any] = {
             "on_failure": destinations.SqsDestination(self.engine.dead_letter_queue),
             "retry_attempts": ASYNC_RETRY_ATTEMPTS,
@@ -147,7 +159,11 @@ class DurableFunction(DurableFunctionBase):
             code=code,
             runtime=runtime,
             architecture=architecture,
-            layers=[self.engine.layer, *(layers or [])],
+            layers=[
+                self.engine.layer,
+                *_lambda.powertools_layer(self, powertools_layer_version, runtime, architecture),
+                *(layers or []),
+            ],
             role=function_role,
             log_group=log_group,
             memory_size=memory_size,
@@ -405,6 +421,20 @@ class DurableFunction(DurableFunctionBase):
                 "ThrottlesAlarm",
                 self.function.metric_throttles(period=five_minutes),
                 f"Invocations of {self.node.path} were throttled.",
+            ),
+            alarm_on_any(
+                self,
+                "CallbackTimeoutsAlarm",
+                self.metric_callback_timeouts(),
+                f"Callbacks of {self.node.path} timed out: the systems that should answer them did not.",
+            ),
+            alarm_at_least(
+                self,
+                "ExecutionAgeAlarm",
+                self.metric_execution_age(),
+                self.execution_age_alarm_seconds,
+                f"An execution of {self.node.path} ran {self.execution_age_alarm_seconds} seconds after it started: "
+                "it is near its execution timeout, or stuck waiting (list_durable_executions_by_function finds it).",
             ),
         ]
         return [self.engine._add_alarm(alarm) for alarm in alarms]

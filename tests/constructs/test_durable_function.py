@@ -42,6 +42,8 @@ def _build(src: Path) -> Callable[[cdk.App], tuple[cdk.Stack, dict[str, Any]]]:
             environment={"STAGE": "test"},
             alias_name="prod",
             timer_batch_size=5,
+            powertools_layer_version=27,
+            execution_age_alarm=cdk.Duration.days(300),
         )
         timeout = cdk.CfnParameter(stack, "TimeoutSeconds", type="Number", default=3600)
         tokens = DurableFunction(
@@ -380,6 +382,26 @@ def test_grant_read_history_resolves_reads_own_records_and_lists_own_shards(synt
 # endregion
 
 
+def test_the_powertools_layer_is_the_public_one_for_the_runtime_and_architecture(synth: Synthesized) -> None:
+    refunds, orders = synth.objects["refunds"], synth.objects["orders"]
+    layers = json.dumps(_props(synth, refunds.function)["Layers"])
+
+    assert "017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:27" in layers
+    assert "Powertools" not in json.dumps(_props(synth, orders.function)["Layers"])
+
+
+def test_the_execution_age_alarm_is_at_80_percent_of_the_timeout_unless_given(synth: Synthesized) -> None:
+    thresholds = {
+        name: _props(synth, next(a for a in synth.objects[name].alarms if a.node.id == "ExecutionAgeAlarm"))[
+            "Threshold"
+        ]
+        for name in ("orders", "refunds", "tokens")
+    }
+
+    # A deploy-time execution timeout (a parameter) falls back to 80% of the default one.
+    assert thresholds == {"orders": 69_120, "refunds": 300 * 86_400, "tokens": 69_120}
+
+
 # region metrics and construct tree
 @pytest.mark.parametrize(
     ("method", "name"),
@@ -429,6 +451,8 @@ def test_construct_ids_are_a_stable_contract(synth: Synthesized) -> None:
         "ExecutionsFailedAlarm",
         "ErrorsAlarm",
         "ThrottlesAlarm",
+        "CallbackTimeoutsAlarm",
+        "ExecutionAgeAlarm",
         "InvokesRefunds",  # from refunds.grant_invoke(orders): one policy per target, named after it
     }
     # A child wakes its caller through the engine's outbox relay: the child's side gets no policy.

@@ -354,6 +354,10 @@ def test_engine_alarms_on_dead_letters_callback_handler_and_outbox_relay(synth: 
     assert alarms["OutboxErrorsAlarm"]["Dimensions"] == [
         {"Name": "FunctionName", "Value": _ref(synth, engine.outbox_relay)}
     ]
+    # The function's alarm on execution age: at 80% of its one-day execution timeout, on the Maximum.
+    execution_age = alarms.pop("ExecutionAgeAlarm")
+    assert (execution_age["MetricName"], execution_age["Statistic"]) == (contract.METRIC_EXECUTION_AGE, "Maximum")
+    assert execution_age["Threshold"] == int(contract.DEFAULT_EXECUTION_TIMEOUT_SECONDS * 0.8)
     iterator_age = alarms.pop("OutboxIteratorAgeAlarm")
     assert (iterator_age["MetricName"], iterator_age["Statistic"]) == ("IteratorAge", "Maximum")
     assert iterator_age["Dimensions"] == [{"Name": "FunctionName", "Value": _ref(synth, engine.outbox_relay)}]
@@ -378,12 +382,34 @@ def test_alarm_topic_receives_every_engine_and_function_alarm(synth: Synthesized
         "ExecutionsFailedAlarm",
         "ErrorsAlarm",
         "ThrottlesAlarm",
+        "CallbackTimeoutsAlarm",
+        "ExecutionAgeAlarm",
     }
     for alarm in engine.alarms:
         assert _one(synth, alarm)["Properties"]["AlarmActions"] == [topic]
 
 
 # endregion
+
+
+def test_the_dashboard_shows_each_functions_executions_failures_timeouts_and_age(synth: Synthesized) -> None:
+    engine = synth.objects["default"]
+    body = json.dumps(_one(synth, engine.dashboard)["Properties"]["DashboardBody"])
+
+    for name in (
+        contract.METRIC_EXECUTIONS_STARTED,
+        contract.METRIC_EXECUTIONS_FAILED,
+        contract.METRIC_EXECUTIONS_TIMED_OUT,
+        contract.METRIC_STEPS_FAILED,
+        contract.METRIC_CALLBACK_TIMEOUTS,
+        contract.METRIC_EXECUTION_AGE,
+        "ApproximateNumberOfMessagesVisible",
+        "IteratorAge",
+    ):
+        assert name in body
+    # Failures by step: a Logs Insights query over the function's log group, grouped by the step's name.
+    assert f"by {contract.METRIC_STEP_NAME_PROPERTY}" in body
+    assert synth.logical_id(engine.functions[0].log_group) in body
 
 
 # region construct tree
@@ -402,6 +428,7 @@ def test_construct_ids_are_stable(synth: Synthesized) -> None:
         "CallbackHandlerThrottlesAlarm",
         "OutboxErrorsAlarm",
         "OutboxIteratorAgeAlarm",
+        "Dashboard",
         "Orders",  # engine.add_function defines the function inside the engine
     }
     callbacks = engine.node.find_child("Callbacks")
