@@ -123,7 +123,7 @@ class DurableWorkflowStack(cdk.Stack):
             )
         )
         self.order_workflow.grant_client(desk)
-        self.fraud_review.grant_client(desk, stop=True, callbacks=True)
+        self.fraud_review.grant_client(desk, stop=True, callbacks=True, operate=True)
         self.monthly_report.grant_client(desk)
         return desk
 

@@ -1,7 +1,7 @@
 """The order desk: an ordinary Lambda function that looks after the example workflows through DurableClient.
 
 Reviewers answer fraud reviews with it; operators start workflows, look an execution up (status, history, the state
-of its operations), list a workflow's executions and stop one. It is not durable itself:
+of its operations), list a workflow's executions, stop, pause, resume, redrive and delete one. It is not durable itself:
 `DurableFunction.grant_client` gives it the permissions each of these calls needs and the environment DurableClient
 reads (see app.py).
 
@@ -11,6 +11,8 @@ Events, one per action:
 - `{"action": "describe", "execution_arn": ...}` (status, result, history with data, operations)
 - `{"action": "list", "function": ...}` (newest first)
 - `{"action": "stop", "execution_arn": ..., "reason": ...}`
+- `{"action": "pause" | "resume", "execution_arn": ..., "reason": ...}` (a paused review takes no decision's
+  effect until it is resumed), `{"action": "redrive" | "delete", "execution_arn": ...}`
 """
 
 from __future__ import annotations
@@ -43,7 +45,23 @@ def handle(client: DurableClient, request: dict[str, Any]) -> dict[str, Any]:
     if action == "stop":
         error = {"ErrorType": "StoppedByDesk", "ErrorMessage": request.get("reason", "stopped at the order desk")}
         return client.stop_durable_execution(DurableExecutionArn=request["execution_arn"], Error=error)
-    raise ValueError(f"unknown action {action!r}: use start, review, describe, list or stop")
+    return _operate(client, action, request)
+
+
+def _operate(client: DurableClient, action: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """Pause, resume, redrive or delete an execution."""
+    arn = request.get("execution_arn", "")
+    if action == "pause":
+        return client.pause_durable_execution(DurableExecutionArn=arn, Reason=request.get("reason"))
+    if action == "resume":
+        return client.resume_durable_execution(DurableExecutionArn=arn, Reason=request.get("reason"))
+    if action == "redrive":
+        return client.redrive_durable_execution(DurableExecutionArn=arn)
+    if action == "delete":
+        return client.delete_durable_execution(DurableExecutionArn=arn)
+    raise ValueError(
+        f"unknown action {action!r}: use start, review, describe, list, stop, pause, resume, redrive or delete"
+    )
 
 
 def handler(event: dict[str, Any], context: Any) -> Any:

@@ -105,6 +105,17 @@ class DurableFunctionBase(Construct):
             )
         return grant.combine(self._grant_payloads(grantee, _perms.PAYLOAD_READ))
 
+    def grant_operate_executions(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let `grantee` pause, resume, redrive and delete this function's executions with `DurableClient`.
+
+        Each reads the execution record and changes it with a conditional update (the change's resume, if any,
+        is an outbox entry the engine's relay sends); a redrive reads the journal, reopens failed operations and
+        may describe the function (GetFunction) to move to a named version; a delete removes the execution's
+        records (BatchWriteItem, then DeleteItem) and its payloads.
+        """
+        grant = self._grant_resolve(grantee).combine(self._grant_journal(grantee, _perms.JOURNAL_OPERATE))
+        return grant.combine(self._grant_payloads(grantee, _perms.PAYLOAD_DELETE))
+
     def grant_stop_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let `grantee` stop this function's executions with `DurableClient.stop_durable_execution`.
 
@@ -144,13 +155,15 @@ class DurableFunctionBase(Construct):
         read: bool = True,
         stop: bool = False,
         callbacks: bool = False,
+        operate: bool = False,
     ) -> iam.Grant:
         """Make `client_function` a `DurableClient` of this function: its permissions and its environment.
 
         Sets the variables `DurableClient` reads (`client_environment`: the engine's journal table and payload
         bucket) and grants what the chosen methods call: `start` (start_execution), `read` (get, state, history,
-        list), `stop` (stop_durable_execution), `callbacks` (send_durable_execution_callback_*). A client talks to
-        one engine: granting it functions of two engines fails.
+        list), `stop` (stop_durable_execution), `callbacks` (send_durable_execution_callback_*), `operate`
+        (pause/resume/redrive/delete_durable_execution). A client talks to one engine: granting it functions of
+        two engines fails.
         """
         chosen = [
             grant(client_function)
@@ -159,12 +172,13 @@ class DurableFunctionBase(Construct):
                 (read, self.grant_read_history),
                 (stop, self.grant_stop_execution),
                 (callbacks, self.grant_complete_callbacks),
+                (operate, self.grant_operate_executions),
             )
             if wanted
         ]
         if not chosen:
             raise DurableValidationError(
-                f"grant_client({client_function.node.path}) grants nothing: set start, read, stop or callbacks"
+                f"grant_client({client_function.node.path}) grants nothing: set start, read, stop, callbacks or operate"
             )
         _set_environment(client_function, self.client_environment)
         grant = chosen[0]

@@ -19,6 +19,16 @@ JOURNAL_READ = ("dynamodb:GetItem", "dynamodb:Query")
 JOURNAL_LIST = ("dynamodb:Query",)
 # DurableClient.stop_durable_execution: read the execution record, then close it with one conditional update.
 JOURNAL_STOP = ("dynamodb:GetItem", "dynamodb:UpdateItem")
+# DurableClient's pause/resume/redrive/delete_durable_execution: read the execution (and, for a redrive or a
+# PAUSING check, its journal), update records (the execution; a redrive reopens failed operations and extends their
+# TTL), and for a delete remove every record of the execution in batches, its execution record last.
+JOURNAL_OPERATE = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
 # The callback handler (and DurableClient's send_durable_execution_callback_*) finds a callback's operation record
 # and reads its execution (and the journal, to place the completion's history event after the last invocation).
 JOURNAL_CALLBACK = ("dynamodb:GetItem", "dynamodb:Query")
@@ -51,6 +61,8 @@ PAYLOAD_READ = ("s3:GetObject",)
 # The callback handler stores the event copy of a large callback result; readers are the function and its clients.
 # DurableClient writes the same when it completes a callback, and a large error when it stops an execution.
 PAYLOAD_WRITE = ("s3:PutObject",)
+# DurableClient.delete_durable_execution removes the execution's payloads with its records.
+PAYLOAD_DELETE = ("s3:DeleteObject",)
 # endregion
 
 # region timers

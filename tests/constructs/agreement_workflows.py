@@ -170,11 +170,12 @@ def run_order(setting: Setting, runner: DurableFunctionTestRunner) -> dict[str, 
 
 
 def run_fraud_reviews(setting: Setting, runner: DurableFunctionTestRunner) -> dict[str, Any]:
-    """Three reviews: answered through the callback endpoint, answered through the desk, and stopped at the desk."""
+    """Four reviews: answered through the callback endpoint, answered through the desk, answered while paused at the
+    desk (then resumed), and stopped (then deleted) at the desk."""
 
     name = setting.physical_name("fraud_review")
     outcomes: dict[str, Any] = {}
-    for case in ("endpoint", "desk", "stopped"):
+    for case in ("endpoint", "desk", "paused", "stopped"):
         order = {"order_id": f"order-{case}", "amount_cents": 990}
         start = {"action": "start", "function": name, "input": order, "name": f"review-{case}"}
         arn = setting.desk(runner, start)["DurableExecutionArn"]
@@ -184,10 +185,20 @@ def run_fraud_reviews(setting: Setting, runner: DurableFunctionTestRunner) -> di
         elif case == "desk":
             review = {"action": "review", "callback_id": callback_id, "decision": "approve", "note": LONG_NOTE}
             setting.desk(runner, review)
+        elif case == "paused":
+            setting.desk(runner, {"action": "pause", "execution_arn": arn, "reason": "checking the address"})
+            review = {"action": "review", "callback_id": callback_id, "decision": "approve", "note": "ok"}
+            setting.desk(runner, review)
+            paused = setting.desk(runner, {"action": "describe", "execution_arn": arn})["Status"]
+            setting.desk(runner, {"action": "resume", "execution_arn": arn})
+            outcomes[case] = {**_outcome(runner, arn), "while_paused": paused}
+            continue
         else:
             setting.desk(runner, {"action": "stop", "execution_arn": arn, "reason": "customer cancelled"})
             described = setting.desk(runner, {"action": "describe", "execution_arn": arn})
-            outcomes[case] = {"status": described["Status"], "error": described.get("Error")}
+            setting.desk(runner, {"action": "delete", "execution_arn": arn})
+            left = [item for item in runner.scan_table() if f"/review-{case}/" in item["pk"]["S"]]
+            outcomes[case] = {"status": described["Status"], "error": described.get("Error"), "left": len(left)}
             continue
         outcomes[case] = _outcome(runner, arn)
     return outcomes

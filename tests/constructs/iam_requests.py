@@ -44,7 +44,12 @@ _SQS_ACTIONS = {
     "ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
     "GetQueueAttributes": "sqs:GetQueueAttributes",
 }
-_S3_ACTIONS = {"GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "PutObject": "s3:PutObject"}
+_S3_ACTIONS = {
+    "GetObject": "s3:GetObject",
+    "HeadObject": "s3:GetObject",
+    "PutObject": "s3:PutObject",
+    "DeleteObject": "s3:DeleteObject",
+}
 _LAMBDA_ACTIONS = {"GetFunction": "lambda:GetFunction", "Invoke": "lambda:InvokeFunction"}
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 
@@ -74,6 +79,8 @@ class Account:
 
 def authorizations(account: Account, service: str, operation: str, params: Mapping[str, Any]) -> list[Request]:
     """Every request IAM authorizes for one call (CreateSchedule is two: the schedule, and passing its role)."""
+    if service == "dynamodb" and operation == "BatchWriteItem":
+        return [_batch_write(account, table, requests) for table, requests in params["RequestItems"].items()]
     if service == "dynamodb":
         return [_dynamodb(account, operation, params)]
     if service == "s3" and operation in _S3_ACTIONS:
@@ -112,6 +119,21 @@ def _dynamodb(account: Account, operation: str, params: Mapping[str, Any]) -> Re
         if parameter in params:
             context[f"dynamodb:{parameter}"] = params[parameter]
     return Request(f"dynamodb:{operation}", resource, context)
+
+
+def _batch_write(account: Account, table: str, requests: list[Mapping[str, Any]]) -> Request:
+    """BatchWriteItem is authorized per table, with every partition key its puts and deletes address."""
+    schema = account.tables.get(table)
+    if schema is None:
+        raise UnmappedCallError(f"dynamodb.BatchWriteItem on {table!r}, a table the template does not define")
+    keys = []
+    for request in requests:
+        if "DeleteRequest" in request:
+            keys.append(_scalar(request["DeleteRequest"]["Key"][schema.partition_key]))
+        else:
+            keys.append(_scalar(request["PutRequest"]["Item"][schema.partition_key]))
+    resource = f"arn:{account.partition}:dynamodb:{account.region}:{account.account}:table/{table}"
+    return Request("dynamodb:BatchWriteItem", resource, {"dynamodb:LeadingKeys": sorted(set(keys))})
 
 
 def leading_keys(schema: KeySchema, operation: str, params: Mapping[str, Any]) -> list[str]:

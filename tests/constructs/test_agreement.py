@@ -99,6 +99,9 @@ def test_fraud_reviews_are_answered_through_the_endpoint_and_the_desk_and_stoppe
     assert reviews["desk"]["result"]["status"] == "FULFILLED"
     assert reviews["stopped"]["status"] == "STOPPED", reviews["stopped"]
     assert reviews["stopped"]["error"]["ErrorMessage"] == "customer cancelled"
+    # Paused at the desk, the review took its decision and waited for the resume; deleted, the stopped one is gone.
+    assert reviews["paused"]["while_paused"] == "PAUSED" and reviews["paused"]["status"] == "SUCCEEDED", reviews
+    assert reviews["stopped"]["left"] == 0
 
 
 def test_monthly_report_reads_the_renderers_result_from_the_payload_bucket(report: dict[str, Any]) -> None:
@@ -140,6 +143,8 @@ def test_each_role_was_enforced_on_the_calls_its_grants_exist_for(
     # reviews' 200 KB note, is kept once, on the callback's record, so these workflows never need it.
     assert {"dynamodb:GetItem", "dynamodb:UpdateItem"} <= calls(stack.order_workflow.engine.callback_handler)
     desk = {"lambda:GetFunction", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}  # likewise
+    # ... and pausing, resuming and deleting a review: the delete's batches and its last DeleteItem.
+    desk |= {"dynamodb:BatchWriteItem", "dynamodb:DeleteItem"}
     assert desk <= calls(stack.order_desk)
     assert any(r.endswith(f"/index/{contract.LIST_INDEX_NAME}") for r in calls(stack.order_desk, "dynamodb:Query"))
     # context.invoke: the caller describes the renderer's alias and reads the renderer's result from its payloads.

@@ -156,7 +156,7 @@ def test_an_unknown_placeholder_is_refused() -> None:
     ("operation", "params"),
     [
         ("Scan", {"TableName": "journal"}),
-        ("BatchWriteItem", {"RequestItems": {}}),
+        ("BatchWriteItem", {"RequestItems": {"other": [{"DeleteRequest": {"Key": {"pk": {"S": KEY}}}}]}}),
         ("GetItem", {"TableName": "journal", "Key": {"pk": {"S": KEY}}, "AttributesToGet": ["st"]}),
         ("GetItem", {"TableName": "other", "Key": {"pk": {"S": KEY}}}),
         ("GetItem", {"TableName": TABLE, "Key": {"pk": {"S": KEY}}}),
@@ -165,6 +165,15 @@ def test_an_unknown_placeholder_is_refused() -> None:
 def test_dynamodb_calls_it_cannot_judge_exactly_are_refused(operation: str, params: dict[str, Any]) -> None:
     with pytest.raises(UnmappedCallError):
         authorizations(ACCOUNT, "dynamodb", operation, params)
+
+
+def test_a_batch_write_is_authorized_per_table_with_every_partition_key_it_addresses() -> None:
+    other = f"{FUNCTION}/durable-execution/run-2/77aa"
+    deletes = [{"DeleteRequest": {"Key": {"pk": {"S": key}, "sk": {"S": "OP#1"}}}} for key in (KEY, other, KEY)]
+    (request,) = authorizations(ACCOUNT, "dynamodb", "BatchWriteItem", {"RequestItems": {"journal": deletes}})
+
+    assert request.action == "dynamodb:BatchWriteItem" and request.resource == TABLE
+    assert values(request, "dynamodb:LeadingKeys") == sorted({KEY, other})
 
 
 # endregion
@@ -230,7 +239,7 @@ def test_functions_are_authorized_on_the_arn_they_were_named_by(name: str, param
 
 @pytest.mark.parametrize(
     ("service", "operation"),
-    [("s3", "DeleteObject"), ("sqs", "PurgeQueue"), ("scheduler", "DeleteSchedule"), ("lambda", "ListFunctions")],
+    [("s3", "DeleteBucket"), ("sqs", "PurgeQueue"), ("scheduler", "DeleteSchedule"), ("lambda", "ListFunctions")],
 )
 def test_calls_without_a_mapping_are_refused(service: str, operation: str) -> None:
     with pytest.raises(UnmappedCallError, match=re.escape(f"{service}.{operation}")):
