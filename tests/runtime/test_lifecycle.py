@@ -314,3 +314,92 @@ def test_a_timed_out_execution_redriven_gets_its_timeout_again_and_can_still_be_
     assert timed_out == "TIMED_OUT" and reopened["Status"] == "RUNNING" and "EndTimestamp" not in reopened
     assert answered["Status"] == "SUCCEEDED" and json.loads(answered["Result"]) == "yes"
     assert second_timeout == "TIMED_OUT"
+
+
+class _DiesOnce:
+    """Wraps a store method: the first call raises as a process dying there would (nothing after it runs)."""
+
+    def __init__(self, method: Any) -> None:
+        self.method = method
+        self.died = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.died:
+            self.died = True
+            raise SystemExit("the process died here")
+        return self.method(*args, **kwargs)
+
+
+def test_a_redrive_that_dies_before_reopening_the_execution_is_finished_by_asking_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    charged: list[str] = []
+    shipped: list[str] = []
+    state = {"broken": True}
+
+    @durable_execution
+    def handler(event: dict, ctx) -> str:
+        ctx.step(lambda _: charged.append("charge"), name="charge")
+
+        def ship(_: Any) -> str:
+            shipped.append("ship")
+            if state["broken"]:
+                raise RuntimeError("carrier down")
+            return "shipped"
+
+        return ctx.step(ship, name="ship", config=_NO_RETRIES)
+
+    with DurableFunctionTestRunner(handler, execution_timeout=3600) as runner:
+        arn = _start(runner, "dies-once")
+        runner.wait_for_result(arn)
+        state["broken"] = False
+        store = runner.client.services.store
+        dying = _DiesOnce(store.change_execution)
+        monkeypatch.setattr(store, "change_execution", dying)
+        with pytest.raises(SystemExit):
+            runner.client.redrive_durable_execution(DurableExecutionArn=arn)
+        after_crash = runner.client.get_durable_execution(DurableExecutionArn=arn)["Status"]
+        runner.client.redrive_durable_execution(DurableExecutionArn=arn)
+        result = runner.wait_for_result(arn)
+
+    # The operations it reopened before dying stay reopened; the execution stays closed until asked again.
+    assert after_crash == "FAILED"
+    assert result.status.value == "SUCCEEDED" and charged == ["charge"] and shipped == ["ship", "ship"]
+
+
+def test_a_delete_that_dies_half_way_reads_deleting_and_finishes_when_asked_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    with DurableFunctionTestRunner(_waiting_workflow(calls), execution_timeout=3600) as runner:
+        arn = _start(runner, "half-deleted")
+        runner.wait_for_result(arn)
+        store = runner.client.services.store
+        monkeypatch.setattr(store, "delete_execution", _DiesOnce(store.delete_execution))
+        with pytest.raises(SystemExit):
+            runner.client.delete_durable_execution(DurableExecutionArn=arn)
+        half = runner.client.get_durable_execution(DurableExecutionArn=arn)["Status"]
+        with pytest.raises(ResourceConflictException, match="it is DELETING"):
+            runner.client.redrive_durable_execution(DurableExecutionArn=arn)
+        runner.client.delete_durable_execution(DurableExecutionArn=arn)
+        with pytest.raises(ResourceNotFoundException):
+            runner.client.get_durable_execution(DurableExecutionArn=arn)
+
+    assert half == "DELETING"
+
+
+def test_a_resume_delivered_twice_runs_nothing_twice() -> None:
+    calls: list[str] = []
+    with DurableFunctionTestRunner(_waiting_workflow(calls), execution_timeout=3600) as runner:
+        arn = _start(runner, "twice")
+        _settle(runner)
+        runner.client.pause_durable_execution(DurableExecutionArn=arn)
+        runner.clock.advance(11 * 60)
+        _settle(runner)
+        runner.client.resume_durable_execution(DurableExecutionArn=arn)
+        # The outbox relay delivers the resume a second time (a stream retry), at once.
+        duplicate = {"DurableKit": {"action": "resume", "executionArn": arn, "reason": "resumed"}}
+        runner.local_lambda.invoke_async(arn.split("/durable-execution/")[0], duplicate)
+        result = runner.wait_for_result(arn)
+
+    assert result.status.value == "SUCCEEDED" and calls == ["before", "after"]
