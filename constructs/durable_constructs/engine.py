@@ -302,30 +302,19 @@ class DurableEngine(Construct):
             removal_policy=removal_policy,
             deletion_protection=deletion_protection,
         )
-        table.add_global_secondary_index(
-            index_name=contract.LIST_INDEX_NAME,
-            partition_key=dynamodb.Attribute(
-                name=contract.LIST_INDEX_PARTITION_KEY, type=dynamodb.AttributeType.STRING
-            ),
-            sort_key=dynamodb.Attribute(name=contract.LIST_INDEX_SORT_KEY, type=dynamodb.AttributeType.NUMBER),
-            # Only what a listing shows (the keys come with any projection): lease and journal writes to an
-            # execution record then change nothing the index holds, and cost no index write. CloudFormation cannot
-            # change an existing index's projection: a journal deployed with ALL must drop the index in one
-            # deployment and add it back in the next.
-            projection_type=dynamodb.ProjectionType.INCLUDE,
-            non_key_attributes=list(contract.LIST_INDEX_PROJECTED_ATTRIBUTES),
-        )
-        # Executions by business key (sparse: only those started with one). Adding an index to a deployed journal
-        # is one online change (DynamoDB backfills it); CloudFormation adds at most one per deployment.
-        table.add_global_secondary_index(
-            index_name=contract.BUSINESS_KEY_INDEX_NAME,
-            partition_key=dynamodb.Attribute(
-                name=contract.BUSINESS_KEY_INDEX_PARTITION_KEY, type=dynamodb.AttributeType.STRING
-            ),
-            sort_key=dynamodb.Attribute(name=contract.LIST_INDEX_SORT_KEY, type=dynamodb.AttributeType.NUMBER),
-            projection_type=dynamodb.ProjectionType.INCLUDE,
-            non_key_attributes=list(contract.BUSINESS_KEY_INDEX_PROJECTED_ATTRIBUTES),
-        )
+        # Executions by function and by business key (sparse: only execution records carry their keys). Each
+        # projects only what a listing shows (the keys come with any projection): lease and journal writes to an
+        # execution record then change nothing an index holds, and cost no index write. CloudFormation cannot
+        # change an existing index's projection (drop the index in one deployment, add it back in the next), and
+        # adds at most one index per deployment (the business-key index came second: DynamoDB backfills it).
+        for index_name, partition_key, projected in contract.EXECUTION_INDEXES:
+            table.add_global_secondary_index(
+                index_name=index_name,
+                partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=contract.LIST_INDEX_SORT_KEY, type=dynamodb.AttributeType.NUMBER),
+                projection_type=dynamodb.ProjectionType.INCLUDE,
+                non_key_attributes=list(projected),
+            )
         return table
 
     def _payload_bucket(self, removal_policy: cdk.RemovalPolicy, access_logs: s3.IBucket | None) -> s3.Bucket:

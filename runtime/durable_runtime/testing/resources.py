@@ -32,27 +32,14 @@ def create_journal_table(client: Any, name: str) -> None:
         ],
         GlobalSecondaryIndexes=[
             {
-                "IndexName": c.LIST_INDEX_NAME,
+                "IndexName": index_name,
                 "KeySchema": [
-                    {"AttributeName": c.LIST_INDEX_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": partition_key, "KeyType": "HASH"},
                     {"AttributeName": c.LIST_INDEX_SORT_KEY, "KeyType": "RANGE"},
                 ],
-                "Projection": {
-                    "ProjectionType": "INCLUDE",
-                    "NonKeyAttributes": list(c.LIST_INDEX_PROJECTED_ATTRIBUTES),
-                },
-            },
-            {
-                "IndexName": c.BUSINESS_KEY_INDEX_NAME,
-                "KeySchema": [
-                    {"AttributeName": c.BUSINESS_KEY_INDEX_PARTITION_KEY, "KeyType": "HASH"},
-                    {"AttributeName": c.LIST_INDEX_SORT_KEY, "KeyType": "RANGE"},
-                ],
-                "Projection": {
-                    "ProjectionType": "INCLUDE",
-                    "NonKeyAttributes": list(c.BUSINESS_KEY_INDEX_PROJECTED_ATTRIBUTES),
-                },
-            },
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(projected)},
+            }
+            for index_name, partition_key, projected in c.EXECUTION_INDEXES
         ],
         StreamSpecification={"StreamEnabled": True, "StreamViewType": c.JOURNAL_STREAM_VIEW_TYPE},
     )
