@@ -7,9 +7,9 @@ Run it from the repository root with `python -m examples.demo` (or `make demo`).
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
+from durable_runtime.cli.table import HistoryTable, header, span
 from durable_runtime.contract import CALLBACK_ROUTE_PREFIX
 from durable_runtime.testing import DurableFunctionTestRunner
 from examples import fraud_review
@@ -23,53 +23,6 @@ ORDER = {
     ],
 }
 DAY = 86_400
-_STATUS = re.compile(r"(Started|Succeeded|Failed|TimedOut|Stopped|Completed)$")
-
-
-def _span(seconds: float) -> str:
-    """`1d 00:00:02` or `00:00:02`."""
-    days, rest = divmod(round(seconds), DAY)
-    hours, rest = divmod(rest, 3600)
-    clock = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
-    return f"{days}d {clock}" if days else clock
-
-
-class _Narrator:
-    """Prints history events as they appear: operation name, status, attempt and virtual time."""
-
-    def __init__(self) -> None:
-        self.seen = 0
-        self.started_at: float | None = None
-        self.attempts: dict[str, int] = {}
-
-    def print_new(self, events: list[dict[str, Any]]) -> None:
-        for event in events[self.seen :]:
-            self._print(event)
-        self.seen = len(events)
-
-    def _print(self, event: dict[str, Any]) -> None:
-        moment = event["EventTimestamp"].timestamp()
-        if self.started_at is None:
-            self.started_at = moment
-        elapsed = "+" + _span(moment - self.started_at)
-        event_type = event["EventType"]
-        details = event.get(f"{event_type}Details", {})
-        if event_type == "InvocationCompleted":
-            print(f"{elapsed:>13}  -- invocation ends: the function is not running now")
-            return
-        if event_type == "StepStarted":
-            self.attempts[event["Id"]] = self.attempts.get(event["Id"], 0) + 1
-        match = _STATUS.search(event_type)
-        status = match.group(1).upper() if match else event_type
-        kind = event_type[: match.start()] if match else ""
-        attempt = f"attempt {self.attempts[event['Id']]}" if kind == "Step" else ""
-        note = ""
-        if "NextAttemptDelaySeconds" in details.get("RetryDetails", {}):
-            error_type = details["Error"]["Payload"]["ErrorType"].rsplit(".", 1)[-1]
-            note = f"{error_type}; retry in {details['RetryDetails']['NextAttemptDelaySeconds']}s"
-        elif event_type == "WaitStarted":
-            note = f"sleeping {details['Duration']}s"
-        print(f"{elapsed:>13}  {kind:<9} {event.get('Name', ''):<20} {status:<10} {attempt:<9} {note}".rstrip())
 
 
 def _running(runner: DurableFunctionTestRunner, execution_arn: str) -> bool:
@@ -81,15 +34,16 @@ def main() -> dict[str, Any]:
     with DurableFunctionTestRunner(handler, function_name="order-workflow", execution_timeout=7 * DAY) as runner:
         arn = runner.run_async(input=json.dumps(ORDER), execution_name=ORDER["order_id"])
         print(f"Started {arn}\n")
-        print(f"{'virtual time':>13}  {'operation':<30} {'status':<10} attempt")
-        narrator = _Narrator()
+        print(header("virtual time"))
+        table = HistoryTable()
         while _running(runner, arn):
             before = runner.clock.now()
             if not runner.pump_once():
                 raise RuntimeError("the execution waits for something that will never happen")
             if runner.clock.now() > before:
-                print(f"{'':>13}  .. virtual clock skips {_span(runner.clock.now() - before)} to the next timer")
-            narrator.print_new(runner.get_execution_history(arn)["Events"])
+                print(f"{'':>13}  .. virtual clock skips {span(runner.clock.now() - before)} to the next timer")
+            for line in table.new_lines(runner.get_execution_history(arn)["Events"]):
+                print(line)
 
         outcome = runner.result(arn)
         print(f"\nStatus: {outcome.status.value}")
