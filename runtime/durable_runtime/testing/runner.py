@@ -303,13 +303,19 @@ class DurableFunctionTestRunner(LocalEngine):
                 execution_name or f"run-{uuid.uuid4().hex[:12]}",
                 execution_timeout=execution_timeout or timeout or self._timeouts.get(function, self._execution_timeout),
             )
-            # The journal's stream hands the new execution to the outbox relay, which queues its first invocation.
+        self.drive()
+        return str(started["DurableExecutionArn"])
+
+    def drive(self) -> None:
+        """Let the background driver carry on with work the caller made through `client` or the callback API
+        (a start, an answered callback, a resume): the local dev server calls this after each request."""
+        with self._pump_lock:
+            # The journal's stream hands new outbox entries to the relay, which queues the invocations they ask for.
             for stream in self._stream_sources:
                 stream.poll()
         self._driver.poke()
         if not self._manual:
             self._driver.start()
-        return str(started["DurableExecutionArn"])
 
     def wait_for_result(self, execution_arn: str, timeout: int = 60) -> DurableFunctionTestResult:
         """Wait until the execution closes (at most `timeout` real seconds) and return its result."""
