@@ -16,7 +16,7 @@ _STATUS = re.compile(r"(Started|Succeeded|Failed|TimedOut|Stopped|Cancelled|Comp
 
 def header(time_label: str = "time") -> str:
     """The table's column titles."""
-    return f"{time_label:>13}  {'operation':<30} {'status':<10} {'attempt':<9} note"
+    return f"{time_label:>13}  {'operation':<38} {'status':<10} {'attempt':<9} note"
 
 
 def span(seconds: float) -> str:
@@ -65,7 +65,7 @@ class HistoryTable:
         status = match.group(1).upper() if match else event_type
         kind = event_type[: match.start()] if match else ""
         attempt = f"attempt {self._attempts.get(event.get('Id', ''), 1)}" if kind == "Step" else ""
-        operation = f"{kind:<9} {event.get('Name') or '':<20}"
+        operation = f"{kind:<9} {event.get('Name') or '':<28}"
         return f"{elapsed:>13}  {operation} {status:<10} {attempt:<9} {_note(event_type, details)}".rstrip()
 
 

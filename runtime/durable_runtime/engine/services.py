@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -158,8 +158,10 @@ def override_services(services: EngineServices) -> Iterator[EngineServices]:
         _override = previous
 
 
-def services_from_environment(session: Any = None) -> EngineServices:
-    """Build AWS-backed services from the environment the constructs set."""
+def services_from_environment(session: Any = None, environment: Mapping[str, str] | None = None) -> EngineServices:
+    """Build AWS-backed services from the environment the constructs set (this process's, or `environment`: a
+    function's, as GetFunctionConfiguration reports it, for a client outside it)."""
+    env = os.environ if environment is None else environment
     import boto3
 
     from ..journal.dynamodb import DynamoDBJournalStore
@@ -169,17 +171,17 @@ def services_from_environment(session: Any = None) -> EngineServices:
     from .timers import AwsTimerService, NoTimerQueue
 
     session = session or boto3.session.Session()
-    table = _required(c.ENV_JOURNAL_TABLE)
-    queue_url = os.environ.get(c.ENV_TIMER_QUEUE_URL)
+    table = _required(env, c.ENV_JOURNAL_TABLE)
+    queue_url = env.get(c.ENV_TIMER_QUEUE_URL)
     # The callback handler and DurableClient never set timers; only a durable function has a timer queue.
     timers: TimerService = (
         AwsTimerService(
             sqs=_lazy_client(session, "sqs"),
             scheduler=_lazy_client(session, "scheduler"),
             queue_url=queue_url,
-            queue_arn=os.environ.get(c.ENV_TIMER_QUEUE_ARN, ""),
-            schedule_group=os.environ.get(c.ENV_SCHEDULE_GROUP, "default"),
-            scheduler_role_arn=os.environ.get(c.ENV_SCHEDULER_ROLE_ARN, ""),
+            queue_arn=env.get(c.ENV_TIMER_QUEUE_ARN, ""),
+            schedule_group=env.get(c.ENV_SCHEDULE_GROUP, "default"),
+            scheduler_role_arn=env.get(c.ENV_SCHEDULER_ROLE_ARN, ""),
             clock=SystemClock(),
         )
         if queue_url
@@ -187,7 +189,7 @@ def services_from_environment(session: Any = None) -> EngineServices:
     )
     return EngineServices(
         store=DynamoDBJournalStore(_lazy_client(session, "dynamodb"), table),
-        payloads=S3PayloadStore(_lazy_client(session, "s3"), os.environ.get(c.ENV_PAYLOAD_BUCKET, "")),
+        payloads=S3PayloadStore(_lazy_client(session, "s3"), env.get(c.ENV_PAYLOAD_BUCKET, "")),
         timers=timers,
         invoker=AwsLambdaInvoker(_lazy_client(session, "lambda")),
         clock=SystemClock(),
@@ -227,8 +229,8 @@ def _lazy_client(session: Any, service: str) -> Any:
 _client_lock = threading.Lock()
 
 
-def _required(name: str) -> str:
-    value = os.environ.get(name)
+def _required(environment: Mapping[str, str], name: str) -> str:
+    value = environment.get(name)
     if not value:
         raise ValidationError(
             f"environment variable {name} is not set: deploy the function with DurableFunction (durable_constructs), "
