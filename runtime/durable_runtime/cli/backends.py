@@ -42,7 +42,8 @@ class EndpointBackend:
         )
 
     def call(self, method: str, **params: Any) -> Any:
-        """A DurableClient method by name."""
+        """A DurableClient method by name (parameters left as None are not sent, as boto3 wants)."""
+        params = {key: value for key, value in params.items() if value is not None}
         ours = getattr(self, f"_{method}", None)
         try:
             if ours is not None:
@@ -66,13 +67,17 @@ class EndpointBackend:
             body = json.loads(error.read() or b"{}")
             raise CliError(f"{body.get('__type', error.code)}: {body.get('message', error.reason)}") from None
 
-    def _start_execution(self, function: str, input: str, execution_name: str | None, **options: Any) -> Any:  # noqa: A002
+    def _start_execution(self, function: str, input: str, execution_name: str | None = None, **options: Any) -> Any:  # noqa: A002
         document = {"Input": input, "DurableExecutionName": execution_name}
         if options.get("business_key"):
             document["BusinessKey"] = options["business_key"]
         if options.get("execution_timeout"):
             document["ExecutionTimeout"] = options["execution_timeout"]
         return self._post(f"/durable-kit/functions/{quote(function, safe='')}/executions", document)
+
+    def _get_durable_execution(self, DurableExecutionArn: str) -> Any:  # noqa: N803
+        # Over plain HTTP: boto3 drops the fields its model does not know (BusinessKey).
+        return self._post(f"/2025-12-01/durable-executions/{quote(DurableExecutionArn, safe='')}", method="GET")
 
     def _redrive_durable_execution(self, DurableExecutionArn: str, Qualifier: str | None = None) -> Any:  # noqa: N803
         return self._post(

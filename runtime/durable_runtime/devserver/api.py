@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
 from .. import contract as c
+from ..callbacks.completion import CallbackConflict, CallbackNotFound, CallbackPayloadTooLarge
 from ..engine.functions import FunctionNotFound
 from ..engine.ids import ExecutionArn
 from ..engine.lifecycle import ResourceConflictException, ResourceNotFoundException
@@ -72,6 +73,9 @@ def error_reply(status: int, code: str, message: str) -> Reply:
 
 
 _ERRORS: tuple[tuple[type[BaseException], int, str], ...] = (
+    (CallbackNotFound, 404, "ResourceNotFoundException"),
+    (CallbackConflict, 409, "ResourceConflictException"),
+    (CallbackPayloadTooLarge, 413, "RequestTooLargeException"),
     (ResourceNotFoundException, 404, "ResourceNotFoundException"),
     (FunctionNotFound, 404, "ResourceNotFoundException"),
     (ResourceConflictException, 409, "ResourceConflictException"),
@@ -201,6 +205,9 @@ class LambdaApi:
             Marker=params.get("Marker"),
             ReverseOrder=params.get("ReverseOrder") == "true",
         )
+        # Locally the history shows callback ids whole (the service shows them redacted), so whoever looks can
+        # answer a callback from it: the dev server's user is its owner.
+        self.runner._restore_callback_ids(arn, history["Events"])
         return json_reply(history)
 
     def _state(self, arn: str, *, params: dict[str, str], **_: Any) -> Reply:
@@ -215,7 +222,8 @@ class LambdaApi:
         request = json.loads(body or b"{}")
         client = self.runner.client
         if action == "stop":
-            return json_reply(client.stop_durable_execution(DurableExecutionArn=arn, Error=request.get("Error")))
+            # StopDurableExecution's body is the error itself (its payload member), not an object holding it.
+            return json_reply(client.stop_durable_execution(DurableExecutionArn=arn, Error=request or None))
         if action == "pause":
             paused = request.get("ExecutionTimeoutPaused", True)
             client.pause_durable_execution(
