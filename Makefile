@@ -13,13 +13,14 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-faults lint bench synth
+.PHONY: help setup demo test test-faults test-ui screenshots lint bench synth
 
 help:
 	@echo "make setup   create .venv and node_modules (idempotent)"
 	@echo "make demo    run the order workflow locally, on virtual time"
 	@echo "make test    ruff, mypy, then the test suite (with a sample of the fault sweep)"
 	@echo "make test-faults  every fault at every boundary of the fault sweep, with its figures"
+	@echo "make test-ui the dev server's web UI in headless Chromium (installs Debian's chromium if missing)"
 	@echo "make lint    ruff and mypy only"
 	@echo "make bench   run the benchmarks"
 	@echo "make synth   synthesize the CDK app"
@@ -49,8 +50,19 @@ test: setup
 	@status=0; \
 	echo "== ruff"; $(PY) -m ruff check . || status=1; \
 	echo "== mypy"; $(PY) -m mypy runtime/durable_runtime || status=1; \
-	echo "== pytest"; $(PY) -m pytest $(PYTEST_ARGS) || status=1; \
+	echo "== pytest"; $(PY) -m pytest $(PYTEST_ARGS) --ignore=tests/ui || status=1; \
 	exit $$status
+
+# The web UI in a real headless Chromium (Debian's package, installed here when missing and run as root).
+test-ui: setup
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "make test-ui needs Chromium: sudo apt-get install chromium" >&2; exit 1; }
+	DURABLE_UI_REQUIRED=1 $(PY) -m pytest tests/ui
+
+# The README's screenshots of the dev server's pages (docs/images), taken by the UI test.
+screenshots: setup
+	DURABLE_UI_REQUIRED=1 DURABLE_UI_SCREENSHOTS=docs/images $(PY) -m pytest tests/ui
 
 # Crash before and after every AWS call, fail each once, duplicate every delivery; then print the figures.
 test-faults: setup
