@@ -9,7 +9,6 @@ limit. Every answer has a JSON body, and a rejection changes nothing.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 from typing import Any
@@ -65,7 +64,7 @@ def _body(event: dict[str, Any]) -> str | None:
     if event.get("isBase64Encoded"):
         try:
             body = base64.b64decode(body, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text (which b64decode refuses)
             raise CallbackRejected("the request body is not valid base64-encoded UTF-8") from None
     if len(body.encode()) > MAX_RESULT_BYTES:
         raise CallbackPayloadTooLarge(f"the body is {len(body.encode())} bytes; the limit is {MAX_RESULT_BYTES}")
