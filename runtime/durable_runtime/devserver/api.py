@@ -81,6 +81,7 @@ _ERRORS: tuple[tuple[type[BaseException], int, str], ...] = (
     (ResourceConflictException, 409, "ResourceConflictException"),
     (DurableExecutionAlreadyStartedException, 409, "DurableExecutionAlreadyStartedException"),
     (ValidationError, 400, "InvalidParameterValueException"),
+    (json.JSONDecodeError, 400, "InvalidRequestContentException"),
 )
 
 

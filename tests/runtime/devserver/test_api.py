@@ -146,3 +146,14 @@ def test_the_function_configuration_names_the_engine(lam: Any) -> None:
 
     assert configuration["Environment"]["Variables"]["DURABLE_JOURNAL_TABLE"]
     assert configuration["FunctionArn"].endswith(":approval:1")
+
+
+def test_a_malformed_request_body_is_a_400_that_says_so(server: DevServer) -> None:
+    arn = "arn:aws:lambda:us-west-2:123456789012:function:sleeper:1/durable-execution/x/0123"
+    path = f"/2025-12-01/durable-executions/{urllib.request.quote(arn, safe='')}/pause"
+    request = urllib.request.Request(server.url + path, data=b"{not json", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+
+    assert refused.value.code == 400
+    assert json.loads(refused.value.read())["__type"] == "InvalidRequestContentException"
