@@ -59,6 +59,7 @@ class EngineDashboard:
                     function.metric_executions_timed_out(label="timed out"),
                     function.metric_executions_stopped(label="stopped"),
                 ],
+                right=[function.metric_operations_written(label="operations written")],
                 width=_WIDTH // 4,
                 height=_HEIGHT,
             ),

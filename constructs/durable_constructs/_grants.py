@@ -296,6 +296,10 @@ class DurableFunctionBase(Construct):
         """
         return self._metric(contract.METRIC_EXECUTION_AGE, {"statistic": "Maximum", **options})
 
+    def metric_operations_written(self, **options: Any) -> cloudwatch.Metric:
+        """Operation records written per period (Sum over 5 minutes by default): the journal's write load."""
+        return self._metric(contract.METRIC_OPERATIONS_WRITTEN, options)
+
     def metric_execution_duration(self, **options: Any) -> cloudwatch.Metric:
         """Seconds from start to close of the executions that closed in the period (Average over 5 minutes)."""
         return self._metric(contract.METRIC_EXECUTION_DURATION, {"statistic": "Average", **options})

@@ -134,6 +134,8 @@ METRIC_EXECUTION_AGE = "ExecutionAge"
 METRIC_STEPS_FAILED = "StepsFailed"
 METRIC_STEP_NAME_PROPERTY = "StepName"
 METRIC_CALLBACK_TIMEOUTS = "CallbackTimeouts"
+# Operation records an invocation wrote (each a journal write unit or more).
+METRIC_OPERATIONS_WRITTEN = "OperationsWritten"
 # Objects in the payload bucket live under this prefix, then the function's name (so grants can be per function).
 PAYLOAD_PREFIX = "payloads/"
 

@@ -329,7 +329,14 @@ def _suspend(state: InvocationState, request: ResumeRequest, started: float) -> 
     closing = [*observed, _invocation_completed(state, started, None)]
     if not state.flush(closing):
         state.services.store.write_invocation(state.key, state.seq, closing, state.expires_at)
+    _report_writes(state)
     return InvocationOutcome(state.arn, "PENDING")
+
+
+def _report_writes(state: InvocationState) -> None:
+    """The operation records this invocation wrote, as a metric of its function."""
+    if state.journal.writes:
+        emit(c.METRIC_OPERATIONS_WRITTEN, ExecutionArn.parse(state.arn).function_name, state.journal.writes)
 
 
 def _arm_next_timer(state: InvocationState, request: ResumeRequest) -> None:
@@ -425,6 +432,7 @@ def _close(
         expires_at=int(now + state.execution.retention_days * 86_400),
         wake=parent_wake(state.execution),
     )
+    _report_writes(state)
     if closed:
         function_name = ExecutionArn.parse(state.arn).function_name
         emit(_CLOSED_METRICS[status], function_name)

@@ -39,6 +39,8 @@ class JournalView:
         self._unwritten: list[JournalEvent] = []
         self._lock = threading.Lock()
         self.wrote = False
+        # Operation writes this invocation made (its metric; branches write from several threads).
+        self.writes = 0
 
     def get(self, operation_id: str) -> OperationRecord | None:
         """The operation as last recorded."""
@@ -82,7 +84,9 @@ class JournalView:
         except BaseException:
             self._give_back(observed)
             raise
-        self.wrote = True
+        with self._lock:
+            self.wrote = True
+            self.writes += 1
         self._recorded[record.operation_id] = record
         return record
 

@@ -134,3 +134,6 @@ def test_the_engine_reports_the_managed_services_metric_set_per_function(
     ages = [line[contract.METRIC_EXECUTION_AGE] for line in by_metric[contract.METRIC_EXECUTION_AGE]]
     assert len(ages) >= 2 and ages == sorted(ages)  # one per invocation, growing
     assert all(line[contract.METRIC_DIMENSION] == "test-function" for line in ours)
+    # Operation records written, per invocation: the step, the callback (started, then timed out), its context.
+    written = [line[contract.METRIC_OPERATIONS_WRITTEN] for line in by_metric[contract.METRIC_OPERATIONS_WRITTEN]]
+    assert sum(written) >= 3 and all(count >= 1 for count in written)
