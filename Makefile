@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-faults test-ui screenshots lint bench synth
+.PHONY: help setup demo test test-faults test-ui screenshots lint bench synth dist
 
 help:
 	@echo "make setup   create .venv and node_modules (idempotent)"
@@ -24,6 +24,7 @@ help:
 	@echo "make lint    ruff and mypy only"
 	@echo "make bench   run the benchmarks"
 	@echo "make synth   synthesize the CDK app"
+	@echo "make dist    build the wheel and sdist into dist/ and check them"
 
 setup: $(PY_STAMP) $(NPM_STAMP)
 
@@ -85,3 +86,9 @@ bench: setup
 # Offline; cdk-nag's AwsSolutions checks fail the synth on any finding not acknowledged with a reason.
 synth: setup
 	npx --no -- cdk synth -c nag=true
+
+# The wheel and sdist (into dist/), checked as PyPI would.
+dist: setup
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/*

@@ -234,6 +234,7 @@ class LocalEngine:
         without it they may run up to 366 days. `environment` overrides the engine's resources for this function,
         to put it on another engine (a journal table with a stream and a bucket that exist in moto).
         """
+        require_durable_handler(name, handler)
         if execution_timeout is not None:
             self._timeouts[name] = execution_timeout
         if retention_days is not None:
@@ -267,6 +268,7 @@ class LocalEngine:
 
     def deploy(self, name: str, handler: Callable[[Any, Any], Any]) -> str:
         """Publish a new version of `name`; executions already started stay on their version."""
+        require_durable_handler(name, handler)
         return self.local_lambda.publish(name, handler, durable=True, environment=self._function_environment(name))
 
     def close(self) -> None:
@@ -456,6 +458,17 @@ class LocalEngine:
         return sorted(items, key=lambda item: (item[c.PARTITION_KEY]["S"], item[c.SORT_KEY]["S"]))
 
     # endregion
+
+
+def require_durable_handler(name: str, handler: Any) -> None:
+    """Refuse a handler that is not a durable one: run as one, it would never record anything, and every test
+    would end in a timeout that says nothing of the cause."""
+    if not callable(handler) or not hasattr(handler, "durable_handler"):
+        what = getattr(handler, "__qualname__", repr(handler))
+        raise TypeError(
+            f"{what} (function {name!r}) is not a durable handler: decorate it with @durable_execution "
+            "(from durable_runtime import durable_execution), or use register_function for a plain one"
+        )
 
 
 def callback_proxy_event(callback_id: str, action: str, body: str | None, method: str = "POST") -> dict[str, Any]:

@@ -28,7 +28,7 @@ from .exceptions import (
     ResourceNotFoundException,
 )
 from .history import GetDurableExecutionHistoryResponse
-from .local_engine import LocalEngine, callback_proxy_event
+from .local_engine import LocalEngine, callback_proxy_event, require_durable_handler
 from .operations import (
     OPERATION_FACTORIES,
     CallbackOperation,
@@ -139,6 +139,8 @@ class DurableFunctionTestRunner(LocalEngine):
                 "store and max_invocation_page_bytes configure the official runner's in-memory store; this runner "
                 "keeps executions in the journal on moto (pass environment= to use other resources)"
             )
+        if handler is not None:
+            require_durable_handler(function_name, handler)  # before moto starts: nothing to clean up
         super().__init__(
             function_name=function_name,
             execution_timeout=execution_timeout,

@@ -100,3 +100,16 @@ def test_divergent_replay_raises_non_determinism_and_changes_nothing() -> None:
             runner.wait_for_result(arn)
         assert runner.scan_table() == before
     assert caught.value.step_id
+
+
+def test_a_handler_without_durable_execution_is_refused_with_the_fix() -> None:
+    def plain(event: dict, ctx: object) -> str:
+        return "not durable"
+
+    with pytest.raises(TypeError, match=r"decorate it with @durable_execution"):
+        DurableFunctionTestRunner(plain)
+    with (
+        DurableFunctionTestRunner() as runner,
+        pytest.raises(TypeError, match=r"function 'orders'\) is not a durable handler"),
+    ):
+        runner.register_durable_function("orders", plain)
