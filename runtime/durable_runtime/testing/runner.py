@@ -249,12 +249,22 @@ class DurableFunctionTestRunner(LocalEngine):
         if self._driver.stalled_at == self._driver.generation:
             self._raise_unless_held(execution_arn)
 
+    def waiting_on(self, execution_arn: str) -> str:
+        """What the execution waits for, in words, for a timeout's message."""
+        with self._pump_lock:
+            execution = self.client.get_durable_execution(DurableExecutionArn=execution_arn)
+            operations = self.client.get_durable_execution_state(DurableExecutionArn=execution_arn)["Operations"]
+        return describe_waiting(execution, operations)
+
     def _raise_unless_held(self, execution_arn: str) -> None:
         # The driver may have closed the execution after the caller last looked, then found nothing left to do:
         # that is an end for the caller's loop to see, not a stall.
         status = self.execution_status(execution_arn)
         if execution_arn not in self.local_lambda.held and status in (None, "RUNNING"):
-            raise TimeoutError(f"execution {execution_arn} is waiting for something that will never happen")
+            raise TimeoutError(
+                f"execution {execution_arn} is waiting for something that will never happen: "
+                f"{self.waiting_on(execution_arn)}"
+            )
 
     # endregion
 
@@ -327,7 +337,10 @@ class DurableFunctionTestRunner(LocalEngine):
             if status is not None and status not in _OPEN_STATUSES:
                 return self.result(execution_arn)
             if time.monotonic() > deadline:
-                raise TimeoutError(f"execution {execution_arn} did not finish within {timeout}s of real time")
+                raise TimeoutError(
+                    f"execution {execution_arn} did not finish within {timeout}s of real time; "
+                    f"{self.waiting_on(execution_arn)}"
+                )
             self._wait_a_little(execution_arn, fast_forward=True)
 
     # endregion
@@ -429,3 +442,26 @@ class DurableChildContextTestRunner(DurableFunctionTestRunner):
             return context_function(*args, **kwargs)(context)
 
         super().__init__(handler, skip_time=skip_time)
+
+
+def describe_waiting(execution: dict[str, Any], operations: list[dict[str, Any]]) -> str:
+    """The operations an open execution waits on (callbacks not answered, waits and retries not due), in words."""
+    if execution["Status"] in ("PAUSED", "PAUSING"):
+        return "it is paused: resume_durable_execution lets it go on"
+    waiting = []
+    for op in operations:
+        if op["Status"] not in ("STARTED", "PENDING"):
+            continue
+        name = op.get("Name") or op["Id"][:12]
+        if op["Type"] == "CALLBACK":
+            waiting.append(f"callback {name!r} has no answer (send_callback_success/failure with its id)")
+        elif op["Type"] == "WAIT":
+            waiting.append(f"wait {name!r} until {op.get('WaitDetails', {}).get('ScheduledEndTimestamp')}")
+        elif op["Type"] == "STEP" and op["Status"] == "PENDING":
+            waiting.append(f"step {name!r} retries at {op.get('StepDetails', {}).get('NextAttemptTimestamp')}")
+        elif op["Type"] == "CHAINED_INVOKE":
+            waiting.append(f"invoke {name!r} waits for its child execution")
+    if not waiting:
+        return "no operation is pending (is the handler decorated with @durable_execution, and does it return?)"
+    return "waiting on " + "; ".join(waiting)
+

@@ -113,3 +113,19 @@ def test_a_handler_without_durable_execution_is_refused_with_the_fix() -> None:
         pytest.raises(TypeError, match=r"function 'orders'\) is not a durable handler"),
     ):
         runner.register_durable_function("orders", plain)
+
+
+def test_a_runner_timeout_says_which_operation_waits_and_for_what() -> None:
+    from durable_runtime.execution import durable_execution
+
+    @durable_execution
+    def handler(event: dict, ctx: object) -> str:
+        return str(ctx.wait_for_callback(lambda callback_id, _: None, name="manager approval"))  # type: ignore[attr-defined]
+
+    with DurableFunctionTestRunner(handler) as runner:
+        arn = runner.run_async(input="{}")
+        runner.wait_for_callback(arn)
+        # What wait_for_result's and the stall check's TimeoutError carry.
+        waiting = runner.waiting_on(arn)
+
+    assert "callback 'manager approval create callback id' has no answer" in waiting
