@@ -25,7 +25,7 @@ def _block(first_line: str) -> str:
 
 def _run(block: str, namespace: dict[str, Any] | None = None) -> dict[str, Any]:
     scope = {"__name__": "readme_example", **(namespace or {})}
-    exec(compile(block, str(README), "exec"), scope)  # noqa: S102 - the README's own examples, on purpose
+    exec(compile(block, str(README), "exec"), scope)  # the README's own examples, on purpose
     return scope
 
 
