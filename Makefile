@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-faults test-ui screenshots lint bench synth dist
+.PHONY: help setup demo test test-faults test-ui screenshots lint bench synth dist docs
 
 help:
 	@echo "make setup   create .venv and node_modules (idempotent)"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench   run the benchmarks"
 	@echo "make synth   synthesize the CDK app"
 	@echo "make dist    build the wheel and sdist into dist/ and check them"
+	@echo "make docs    build the documentation site into site/ (offline; any warning fails)"
 
 setup: $(PY_STAMP) $(NPM_STAMP)
 
@@ -92,3 +93,7 @@ dist: setup
 	rm -rf dist
 	$(PY) -m build --outdir dist .
 	$(PY) -m twine check --strict dist/*
+
+# The documentation site (mkdocs.yml): pages share README.md's sections; the API reference comes from docstrings.
+docs: setup
+	$(PY) -m mkdocs build --strict --quiet

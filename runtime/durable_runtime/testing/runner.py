@@ -124,12 +124,19 @@ class DurableFunctionTestRunner(LocalEngine):
 
         Args:
             poll_interval: Real seconds between looks while `wait_for_callback` waits with a driver running.
-            max_invocation_page_bytes, store: The official runner's in-memory store and its paging; executions
-                live in the journal here, so only None is accepted.
+            max_invocation_page_bytes: The official runner's store paging; executions live in the journal here,
+                so only None is accepted.
+            store: The official runner's in-memory store; only None is accepted, as above.
             execution_timeout: Executions' timeout when `run` names none.
             invocation_timeout: The functions' Lambda timeout.
             skip_time: Skip idle time (True) or let it pass in real time.
-            faults, settings, environment: Durable Kit's own options (see `LocalEngine`).
+            handler: The durable handler registered as `function_name` (None: register functions yourself).
+            region: The region of the functions' ARNs.
+            function_name: The name `handler` is registered under.
+            account_id: The account of the functions' ARNs.
+            faults: A fault plan: crash, duplicate or throttle around AWS calls (see `testing.faults`).
+            settings: Engine settings for the functions (see `EngineSettings`).
+            environment: Resources of another engine for the functions (see `LocalEngine`).
             backend: "moto" (the default: the production code paths on moto's AWS) or "memory" (journal, queue
                 and payloads in process memory: several times faster, without AWS request shapes or fault
                 injection; see `memory_world`). Defaults to the `DURABLE_TEST_BACKEND` environment variable.
