@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .. import contract as c
+from ..exceptions import ValidationError
 from .dynamodb_items import (
     business_key_partition,
     error_attr,
@@ -56,6 +57,18 @@ def _already_written(old: dict[str, Any], fields: dict[str, Any], new_events: li
     return same_fields and len(recorded) >= len(mine) and recorded[len(recorded) - len(mine) :] == mine
 
 
+def _explained(error: Exception, table: str) -> Exception:
+    """A missing journal table says which table and how to get one; other errors stay as they are."""
+    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
+    if code != "ResourceNotFoundException":
+        return error
+    return ValidationError(
+        f"the journal table {table!r} does not exist in this account and region: deploy the function with "
+        "DurableFunction (durable_constructs), which creates its engine's table, or create one with "
+        "durable_runtime.testing.resources.create_journal_table and set DURABLE_JOURNAL_TABLE to its name"
+    )
+
+
 def _is_conflict(error: Exception) -> bool:
     response = getattr(error, "response", None) or {}
     return bool(response.get("Error", {}).get("Code") == _CONDITION_FAILED)
@@ -88,7 +101,10 @@ class DynamoDBJournalStore(JournalStore):
             "ConsistentRead": True,
         }
         while True:
-            page = self._client.query(**request)
+            try:
+                page = self._client.query(**request)
+            except Exception as error:
+                raise _explained(error, self._table) from error
             for item in page.get("Items", []):
                 sort_key = item[c.SORT_KEY]["S"]
                 if sort_key == c.RECORD_EXECUTION:

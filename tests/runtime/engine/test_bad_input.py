@@ -129,3 +129,13 @@ def test_a_runner_timeout_says_which_operation_waits_and_for_what() -> None:
         waiting = runner.waiting_on(arn)
 
     assert "callback 'manager approval create callback id' has no answer" in waiting
+
+
+def test_a_missing_journal_table_says_which_and_how_to_get_one() -> None:
+    from durable_runtime.exceptions import ValidationError
+    from durable_runtime.journal.dynamodb import DynamoDBJournalStore
+
+    with DurableFunctionTestRunner() as runner:
+        store = DynamoDBJournalStore(runner._aws["dynamodb"], "no-such-journal")
+        with pytest.raises(ValidationError, match=r"'no-such-journal' does not exist.*DurableFunction"):
+            store.load("arn:aws:lambda:us-west-2:123456789012:function:f/durable-execution/n/1")
