@@ -471,4 +471,3 @@ def describe_waiting(execution: dict[str, Any], operations: list[dict[str, Any]]
     if not waiting:
         return "no operation is pending (is the handler decorated with @durable_execution, and does it return?)"
     return "waiting on " + "; ".join(waiting)
-
