@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-faults test-ui screenshots lint bench synth dist docs
+.PHONY: help setup demo test test-faults test-ui screenshots lint bench synth dist docs test-dist
 
 help:
 	@echo "make setup   create .venv and node_modules (idempotent)"
@@ -26,6 +26,7 @@ help:
 	@echo "make synth   synthesize the CDK app"
 	@echo "make dist    build the wheel and sdist into dist/ and check them"
 	@echo "make docs    build the documentation site into site/ (offline; any warning fails)"
+	@echo "make test-dist  install the wheel with [testing] in a fresh venv and run the README's fixture example"
 
 setup: $(PY_STAMP) $(NPM_STAMP)
 
@@ -97,3 +98,7 @@ dist: setup
 # The documentation site (mkdocs.yml): pages share README.md's sections; the API reference comes from docstrings.
 docs: setup
 	$(PY) -m mkdocs build --strict --quiet
+
+# The wheel as a new user meets it: a fresh venv outside the repository (tools/check_wheel.py).
+test-dist: dist
+	$(PY) tools/check_wheel.py
