@@ -9,11 +9,15 @@ leaves its ``with`` block by an exception breaks the lock: every waiter, and eve
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import TracebackType
+from typing import TypeVar
 
 from .exceptions import DurableExecutionsError
 
-__all__ = ["CompletionEvent", "OrderedCounter", "OrderedLock", "OrderedLockError"]
+__all__ = ["BranchThreads", "CompletionEvent", "OrderedCounter", "OrderedLock", "OrderedLockError"]
+
+T = TypeVar("T")
 
 _BROKEN = "The ordered lock is broken: an earlier holder left with an exception."
 
@@ -161,3 +165,46 @@ class OrderedCounter:
         """The current value."""
         with self._lock:
             return self._value
+
+
+# Lambda allows 1,024 threads per execution environment. The branch threads of every map and parallel in the
+# process, nested or not, share this budget, which leaves the rest to the runtime, the AWS clients and user code.
+BRANCH_THREAD_BUDGET = 256
+
+
+class BranchThreads:
+    """Runs a batch's branches on threads from a process-wide budget; with the budget spent, in the caller.
+
+    Running a branch in the calling (coordinating) thread when no thread can be had is slower but always makes
+    progress: a resource limit must never become a user failure, and nested batches can never deadlock waiting
+    for threads their parents hold. A thread the system refuses ("can't start new thread") is handled the same way.
+    """
+
+    _budget = threading.BoundedSemaphore(BRANCH_THREAD_BUDGET)
+
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] = []
+
+    def submit(self, work: Callable[[T], None], argument: T) -> None:
+        """Run `work(argument)` on a budgeted thread, or here and now when none is free."""
+        if self._budget.acquire(blocking=False):
+            thread = threading.Thread(target=self._run, args=(work, argument), name="durable-branch", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # the process is at its thread limit: do the work here instead
+                self._budget.release()
+            else:
+                self._threads.append(thread)
+                return
+        work(argument)
+
+    def _run(self, work: Callable[[T], None], argument: T) -> None:
+        try:
+            work(argument)
+        finally:
+            self._budget.release()
+
+    def join(self) -> None:
+        """Wait for every branch thread started here to finish."""
+        for thread in self._threads:
+            thread.join()

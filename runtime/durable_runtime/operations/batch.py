@@ -2,8 +2,10 @@
 
 The operation is a child context (sub-type Parallel or Map) whose result is the BatchResult. Each branch is a
 child context of its own (ParallelBranch / MapIteration; id `blake2b(f"{op_id}-{index}")`), or, with
-NestingType.FLAT, a virtual context that records nothing itself. Up to `max_concurrency` branches run at once
-on threads; a branch that suspends keeps its slot; no branch starts once the policy has decided. The batch
+NestingType.FLAT, a virtual context that records nothing itself. Up to `max_concurrency` branches are started at
+once (all of them by default); they run on threads from a process-wide budget (`threading.BranchThreads`: under
+Lambda's 1,024-thread limit whatever the batch's size or nesting), and past it in the coordinating thread. A branch
+that suspends keeps its slot; no branch starts once the policy has decided. The batch
 suspends only when no branch can make progress in this invocation; a replay returns finished branches from the
 journal without running them again.
 """
@@ -11,7 +13,6 @@ journal without running them again.
 from __future__ import annotations
 
 import queue
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from ..config import BatchItemStatus, ChildConfig, CompletionItemStatus, Nesting
 from ..engine.clock import is_due
 from ..exceptions import ErrorObject, SuspendExecution
 from ..journal.records import OperationStatus, OperationType
+from ..threading import BranchThreads
 from .base import OperationIdentity
 from .child import run_child
 
@@ -170,17 +172,17 @@ class _Coordinator:
         recorded = self._recorded_decision()
         if recorded is not None:
             return self._rebuild(recorded)
-        pool = ThreadPoolExecutor(max_workers=min(self.limit, len(self.branches)))
+        pool = BranchThreads()
         try:
             self._drive(pool)
         finally:
             # Branches still running after the decision finish their current work before the invocation ends.
-            pool.shutdown(wait=True)
+            pool.join()
         while not self.events.empty():
             self._apply(self.events.get_nowait())
         return self._result()
 
-    def _drive(self, pool: ThreadPoolExecutor) -> None:
+    def _drive(self, pool: BranchThreads) -> None:
         progress = self.progress
         self._decide()
         while progress.reason is None:
@@ -194,7 +196,7 @@ class _Coordinator:
             self._apply(event)
             self._decide()
 
-    def _admit(self, pool: ThreadPoolExecutor) -> None:
+    def _admit(self, pool: BranchThreads) -> None:
         """Resume parked branches whose time has come, then start new ones in index order while slots are free."""
         progress = self.progress
         now = self.context.state.now()
@@ -212,7 +214,7 @@ class _Coordinator:
             progress.admitted += 1
             self._submit(pool, progress.admitted - 1)
 
-    def _submit(self, pool: ThreadPoolExecutor, index: int) -> None:
+    def _submit(self, pool: BranchThreads, index: int) -> None:
         self.progress.running += 1
         pool.submit(self._work, self.branches[index])
 
