@@ -60,6 +60,11 @@ CHARGE_RETRIES = StepConfig(
 )
 
 
+# One day, unless the order names another window (a short one lets `durable dev` show the whole workflow in real
+# time: `"cancellation_window_seconds": 5`).
+CANCELLATION_WINDOW_SECONDS = 86_400
+
+
 @durable_step
 def validate_order(step_context: StepContext, order: dict[str, Any]) -> int:
     """Check the order and return its total in cents."""
@@ -68,6 +73,9 @@ def validate_order(step_context: StepContext, order: dict[str, Any]) -> int:
         raise InvalidOrderError("an order needs an order_id and at least one item")
     if any(item["quantity"] < 1 for item in items):
         raise InvalidOrderError(f"every quantity must be at least 1, got {items}")
+    window = order.get("cancellation_window_seconds", CANCELLATION_WINDOW_SECONDS)
+    if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 30 * CANCELLATION_WINDOW_SECONDS:
+        raise InvalidOrderError(f"cancellation_window_seconds must be 1 to 2592000 (30 days), got {window!r}")
     return sum(item["quantity"] * item["unit_price_cents"] for item in items)
 
 
@@ -89,7 +97,8 @@ def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
     order_id = event["order_id"]
     total = context.step(validate_order(event), config=StepConfig(retry_strategy=RetryPresets.none()))
     charge_id = context.step(charge_card(order_id, total), config=CHARGE_RETRIES)
-    context.wait(Duration.from_days(1), name="cancellation_window")
+    window = event.get("cancellation_window_seconds", CANCELLATION_WINDOW_SECONDS)  # checked by validate_order
+    context.wait(Duration.from_seconds(window), name="cancellation_window")
     tracking_number = context.step(ship_order(order_id))
     return {
         "order_id": order_id,

@@ -124,3 +124,21 @@ def test_an_exported_order_replays_against_the_current_code_as_the_readme_says(
     assert stopped.stopped_at is not None and stopped.stopped_at["Name"] == "charge_card"
     assert stopped.stopped_at["Status"] == "SUCCEEDED" and stopped.stopped_at["Attempt"] == 2
     assert payments.calls == calls  # the replays charged nothing
+
+
+def test_an_order_may_name_a_shorter_cancellation_window(runner: DurableFunctionTestRunner) -> None:
+    order = {
+        "order_id": "o-short",
+        "cancellation_window_seconds": 5,
+        "items": [{"sku": "mug", "quantity": 1, "unit_price_cents": 100}],
+    }
+    result = runner.run(input=json.dumps(order), timeout=60)
+    bad = runner.run(
+        input=json.dumps({**order, "order_id": "o-bad", "cancellation_window_seconds": "soon"}), timeout=60
+    )
+
+    wait = result.get_wait("cancellation_window")
+    assert result.status.value == "SUCCEEDED" and wait.scheduled_end_timestamp is not None
+    assert wait.start_timestamp is not None
+    assert abs((wait.scheduled_end_timestamp - wait.start_timestamp).total_seconds() - 5) < 0.01
+    assert bad.status.value == "FAILED" and "cancellation_window_seconds" in str(bad.error)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -121,52 +120,45 @@ def _free_port() -> int:
 
 
 def test_as_a_user_runs_it_durable_dev_in_one_process_and_the_cli_in_others() -> None:
+    """The issue's acceptance, as the README gives it: `durable dev` in real time (its default), start with
+    --endpoint, describe until SUCCEEDED, then the history ends with ExecutionSucceeded."""
     port = _free_port()
-    env = {**os.environ, "DURABLE_ENDPOINT": f"http://127.0.0.1:{port}"}
+    endpoint = f"http://127.0.0.1:{port}"
     cli = [sys.executable, "-m", "durable_runtime.cli"]
     dev = subprocess.Popen(
-        [*cli, "dev", "examples.order_workflow:handler", "--port", str(port), "--virtual-time"],
+        [*cli, "dev", "examples.order_workflow:handler", "--port", str(port)],
         cwd=REPO,
-        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    order = {**ORDER, "order_id": "o-7", "cancellation_window_seconds": 2}
+
+    def durable(*args: str) -> str:
+        done = subprocess.run(
+            [*cli, "--endpoint", endpoint, *args], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
+        )
+        return done.stdout
+
     try:
         assert dev.stdout is not None
         banner = dev.stdout.readline()
-        started = subprocess.run(
-            [*cli, "start", "order-workflow", "--input", json.dumps(ORDER), "--name", "o-7"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        arn = started.stdout.strip()
+        started_at = time.monotonic()
+        arn = durable("start", "order-workflow", "--input", json.dumps(order), "--name", "o-7").strip()
         status = ""
-        for _ in range(100):
-            described = subprocess.run(
-                [*cli, "--json", "describe", arn],
-                cwd=REPO,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=True,
-            )
-            status = json.loads(described.stdout)["Status"]
-            if status == "SUCCEEDED":
-                break
-            time.sleep(0.1)
-        history = subprocess.run(
-            [*cli, "history", arn], cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=True
-        )
+        while time.monotonic() - started_at < 60 and status != "SUCCEEDED":
+            status = json.loads(durable("--json", "describe", arn))["Status"]
+            time.sleep(0.25)
+        took = time.monotonic() - started_at
+        history = durable("history", arn)
+        raw = json.loads(durable("--json", "history", arn))
     finally:
         dev.terminate()
         dev.wait(timeout=30)
 
-    assert f"http://127.0.0.1:{port}" in banner and "order-workflow" in banner
+    assert f"http://127.0.0.1:{port}" in banner and "real time" in banner
     assert status == "SUCCEEDED"
-    assert "Execution o-7" in history.stdout and "SUCCEEDED" in history.stdout.splitlines()[-1]
+    # Real time: the 2 s retry backoff and the 2 s window passed on the clock.
+    assert took >= 4
+    assert "Execution o-7" in history and "SUCCEEDED" in history.splitlines()[-1]
+    assert raw["Events"][-1]["EventType"] == "ExecutionSucceeded"
