@@ -8,10 +8,11 @@ leaves its ``with`` block by an exception breaks the lock: every waiter, and eve
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .exceptions import DurableExecutionsError
 
@@ -172,39 +173,83 @@ class OrderedCounter:
 BRANCH_THREAD_BUDGET = 256
 
 
+# How long a batch's idle thread waits for another branch before it ends and gives its place in the budget back.
+_IDLE_THREAD_SECONDS = 0.05
+
+
 class BranchThreads:
     """Runs a batch's branches on threads from a process-wide budget; with the budget spent, in the caller.
 
-    Running a branch in the calling (coordinating) thread when no thread can be had is slower but always makes
-    progress: a resource limit must never become a user failure, and nested batches can never deadlock waiting
-    for threads their parents hold. A thread the system refuses ("can't start new thread") is handled the same way.
+    As in a thread pool, a thread that finishes a branch takes the next one queued, waiting briefly for one if
+    none is; a new thread starts only when no thread of the batch is idle. When no thread can be had (the budget
+    is spent by other batches, or the system refuses one: "can't start new thread") and none of the batch's
+    threads is alive to take the branch, it runs in the calling (coordinating) thread: slower, but progress never
+    depends on getting a thread, and nested batches cannot deadlock waiting for threads their parents hold.
     """
 
     _budget = threading.BoundedSemaphore(BRANCH_THREAD_BUDGET)
 
     def __init__(self) -> None:
+        self._queue: collections.deque[tuple[Callable[[Any], None], Any]] = collections.deque()
+        self._changed = threading.Condition()
+        self._alive = 0
+        self._idle = 0
+        self._closing = False
         self._threads: list[threading.Thread] = []
 
     def submit(self, work: Callable[[T], None], argument: T) -> None:
-        """Run `work(argument)` on a budgeted thread, or here and now when none is free."""
-        if self._budget.acquire(blocking=False):
-            thread = threading.Thread(target=self._run, args=(work, argument), name="durable-branch", daemon=True)
-            try:
-                thread.start()
-            except RuntimeError:  # the process is at its thread limit: do the work here instead
-                self._budget.release()
-            else:
-                self._threads.append(thread)
+        """Run `work(argument)` on one of the batch's threads, a new one from the budget, or here and now."""
+        with self._changed:
+            self._queue.append((work, argument))
+            if self._idle > len(self._queue) - 1:
+                self._changed.notify()
                 return
+            if self._start_thread() or self._alive:
+                return  # a thread of this batch takes it from the queue
+            self._queue.pop()
         work(argument)
 
-    def _run(self, work: Callable[[T], None], argument: T) -> None:
+    def _start_thread(self) -> bool:
+        """Start one more thread (called holding the condition's lock); False when none can be had."""
+        if not self._budget.acquire(blocking=False):
+            return False
+        thread = threading.Thread(target=self._serve, name="durable-branch", daemon=True)
         try:
-            work(argument)
+            thread.start()
+        except RuntimeError:  # the process is at its thread limit
+            self._budget.release()
+            return False
+        self._alive += 1
+        self._threads.append(thread)
+        return True
+
+    def _serve(self) -> None:
+        try:
+            while True:
+                with self._changed:
+                    if not self._queue and not self._closing:
+                        self._idle += 1
+                        self._changed.wait(_IDLE_THREAD_SECONDS)
+                        self._idle -= 1
+                    if not self._queue:
+                        self._alive -= 1
+                        return
+                    work, argument = self._queue.popleft()
+                try:
+                    work(argument)
+                except BaseException:
+                    # Branch work reports its own failures; should it raise anyway, this thread stops counting as
+                    # alive, so later branches are not left queued for it.
+                    with self._changed:
+                        self._alive -= 1
+                    raise
         finally:
             self._budget.release()
 
     def join(self) -> None:
-        """Wait for every branch thread started here to finish."""
+        """Wait for every branch submitted to finish (the caller submits no more meanwhile)."""
+        with self._changed:
+            self._closing = True  # idle threads end now rather than after their wait
+            self._changed.notify_all()
         for thread in self._threads:
             thread.join()
