@@ -403,3 +403,30 @@ def test_a_resume_delivered_twice_runs_nothing_twice() -> None:
         result = runner.wait_for_result(arn)
 
     assert result.status.value == "SUCCEEDED" and calls == ["before", "after"]
+
+
+def test_two_redrives_at_once_reopen_the_execution_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    charged: list[str] = []
+    shipped: list[str] = []
+    with DurableFunctionTestRunner(_shop(charged, shipped, broken=True), execution_timeout=3600) as runner:
+        arn = _start(runner, "twice-redriven")
+        runner.wait_for_result(arn)
+        store = runner.client.services.store
+        load = store.load
+        # The second redrive read the journal before the first changed it: both see the same failed step.
+        stale = load(_key(arn))
+        runner.client.redrive_durable_execution(DurableExecutionArn=arn)
+        runner.clock.advance(1)  # at the same instant the two reopenings would be the same write (idempotent)
+        monkeypatch.setattr(store, "load", lambda key: stale)
+        with pytest.raises(ResourceConflictException, match="changed while it was being redriven"):
+            runner.client.redrive_durable_execution(DurableExecutionArn=arn)
+        monkeypatch.setattr(store, "load", load)
+        result = runner.wait_for_result(arn)
+
+    assert result.status.value == "FAILED" and shipped == ["ship", "ship"]  # one more attempt, not two
+
+
+def _key(arn: str) -> str:
+    from durable_runtime.engine.ids import ExecutionArn
+
+    return ExecutionArn.parse(arn).journal_key

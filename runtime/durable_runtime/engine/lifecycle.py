@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .. import contract as c
 from ..exceptions import ValidationError
 from ..journal.records import ExecutionStatus, JournalEvent, OperationStatus, OperationType, PauseInfo
-from ..journal.store import ExecutionChange, ExpectedState
+from ..journal.store import ExecutionChange, ExpectedState, JournalConflictError
 from .envelope import ResumeRequest
 from .ids import ExecutionArn
 
@@ -180,7 +180,13 @@ def redrive(services: EngineServices, execution_arn: str, qualifier: str | None 
     for operation in _failure_path(snapshot):
         reopened = _reopened(operation, now)
         expected = ExpectedState(operation.status.value, operation.attempt)
-        services.store.write_operation(arn.journal_key, reopened, [], expected, expires_at)
+        try:
+            services.store.write_operation(arn.journal_key, reopened, [], expected, expires_at)
+        except JournalConflictError:
+            # Another redrive (or its execution) moved this operation since the journal was read.
+            raise ResourceConflictException(
+                f"execution {arn} changed while it was being redriven (another redrive?); look at it and ask again"
+            ) from None
     new_arn = dataclasses.replace(pinned, version=version)
     details = {"Version": version, "ExecutionTimeout": int(record.timeout_at - record.started_at)}
     change = ExecutionChange(
