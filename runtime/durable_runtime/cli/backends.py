@@ -56,7 +56,7 @@ class EndpointBackend:
                 raise _translate(error) from None
             raise
 
-    def _post(self, path: str, document: dict[str, Any] | None = None, method: str = "POST") -> Any:
+    def _request(self, path: str, document: dict[str, Any] | None = None, method: str = "POST") -> Any:
         data = None if document is None else json.dumps(document).encode()
         request = urllib.request.Request(self.endpoint + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
@@ -73,26 +73,26 @@ class EndpointBackend:
             document["BusinessKey"] = options["business_key"]
         if options.get("execution_timeout"):
             document["ExecutionTimeout"] = options["execution_timeout"]
-        return self._post(f"/durable-kit/functions/{quote(function, safe='')}/executions", document)
+        return self._request(f"/durable-kit/functions/{quote(function, safe='')}/executions", document)
 
     def _get_durable_execution(self, DurableExecutionArn: str) -> Any:  # noqa: N803
         # Over plain HTTP: boto3 drops the fields its model does not know (BusinessKey).
-        return self._post(f"/2025-12-01/durable-executions/{quote(DurableExecutionArn, safe='')}", method="GET")
+        return self._request(f"/2025-12-01/durable-executions/{quote(DurableExecutionArn, safe='')}", method="GET")
 
     def _redrive_durable_execution(self, DurableExecutionArn: str, Qualifier: str | None = None) -> Any:  # noqa: N803
-        return self._post(
+        return self._request(
             f"/durable-kit/executions/{quote(DurableExecutionArn, safe='')}/redrive", {"Qualifier": Qualifier}
         )
 
     def _export_durable_execution(self, DurableExecutionArn: str) -> Any:  # noqa: N803
-        return self._post(f"/durable-kit/executions/{quote(DurableExecutionArn, safe='')}/export", method="GET")
+        return self._request(f"/durable-kit/executions/{quote(DurableExecutionArn, safe='')}/export", method="GET")
 
     def _list_durable_executions_by_function(self, **params: Any) -> Any:
         if params.get("BusinessKey"):
             function = quote(params["FunctionName"], safe="")
             order = str(params.get("ReverseOrder", False)).lower()
             query = f"?BusinessKey={quote(params['BusinessKey'])}&ReverseOrder={order}"
-            return self._post(f"/2025-12-01/functions/{function}/durable-executions{query}", method="GET")
+            return self._request(f"/2025-12-01/functions/{function}/durable-executions{query}", method="GET")
         params.pop("BusinessKey", None)
         return self._lambda.list_durable_executions_by_function(**params)
 
