@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["DevServer", "function_name_of", "load_handler"]
 
 DEFAULT_PORT = 8787
+# The largest request body the server reads (Lambda's own limit for a synchronous invoke's payload).
+MAX_REQUEST_BYTES = 6 * 1024 * 1024
 # What the dev server's functions accept at most, and give an execution started without a timeout.
 _EXECUTION_TIMEOUT_SECONDS = 7 * 86_400
 
@@ -218,11 +220,17 @@ def _handler_class(server: DevServer) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self, method: str) -> None:
             parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            length = self.headers.get("Content-Length") or "0"
             headers = {key.lower(): value for key, value in self.headers.items()}
             try:
-                reply = _route(server, method, parts.path, parts.query, headers, body)
+                if not length.isdigit() or int(length) > MAX_REQUEST_BYTES:
+                    # Nothing of the body is read: the connection cannot carry another request after it.
+                    self.close_connection = True
+                    limit = f"at most {MAX_REQUEST_BYTES} bytes, as a synchronous Lambda invoke"
+                    reply = error_reply(413, "RequestTooLargeException", f"the request body must be {limit}")
+                else:
+                    body = self.rfile.read(int(length)) if int(length) else b""
+                    reply = _route(server, method, parts.path, parts.query, headers, body)
             except Exception as error:  # noqa: BLE001 - a request's failure is its reply, never the server's end
                 reply = reply_for_error(error) or error_reply(
                     500, "ServiceException", f"{type(error).__name__}: {error}"

@@ -157,3 +157,19 @@ def test_a_malformed_request_body_is_a_400_that_says_so(server: DevServer) -> No
 
     assert refused.value.code == 400
     assert json.loads(refused.value.read())["__type"] == "InvalidRequestContentException"
+
+
+def test_a_body_over_the_limit_is_refused_unread(server: DevServer) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    from durable_runtime.devserver import MAX_REQUEST_BYTES
+
+    where = urlsplit(server.url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    connection.putrequest("POST", "/2015-03-31/functions/sleeper/invocations")
+    connection.putheader("Content-Length", str(MAX_REQUEST_BYTES + 1))
+    connection.endheaders()  # the body is never sent: the server must answer without waiting for it
+    response = connection.getresponse()
+
+    assert response.status == 413 and json.loads(response.read())["__type"] == "RequestTooLargeException"
