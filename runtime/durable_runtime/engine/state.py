@@ -111,9 +111,12 @@ class InvocationState:
         self.has_news = snapshot.has_news()
         # How this execution's operation ids are derived (an execution keeps the scheme it was started with).
         self.ids = scheme_of(snapshot.operations)
-        self._lock = threading.RLock()
+        # Only the lease's claim is made under an invocation-wide lock; operations' writes are ordered per
+        # operation (`PendingWrites.serial`), so concurrent branches never wait for each other's requests.
+        self._claim_lock = threading.RLock()
         self.journal = JournalView(services, self.key, snapshot, self.expires_at)
-        self.pending = PendingWrites(self._lock, start_linger, self._write_early)
+        self.pending = PendingWrites(start_linger, self._write_early)
+        # `next` on a count is atomic under the GIL: events of concurrent branches get distinct positions.
         self._positions = itertools.count(1)
         # A short function timeout gets a proportionate margin: with the full 30 s, a function whose timeout is
         # 30 s or less would suspend before its first operation on every invocation.
@@ -133,7 +136,7 @@ class InvocationState:
         """Take the execution's lease (once) before running code with side effects."""
         if self.ownership.claimed:
             return
-        with self._lock:
+        with self._claim_lock:
             self._write(lambda: self.ownership.claim(on_lost=self.abandon))
 
     def check_deadline(self) -> None:
@@ -144,10 +147,10 @@ class InvocationState:
 
     def abandon(self) -> None:
         """Drop held-back writes and refuse further ones (the invocation is aborting or its process died)."""
-        with self._lock:
+        self.writes_enabled = False
+        self.pending.discard()
+        with self._claim_lock:
             self.ownership.stop()
-            self.pending.discard()
-            self.writes_enabled = False
 
     @contextmanager
     def infrastructure(self) -> Iterator[None]:
@@ -184,9 +187,12 @@ class InvocationState:
 
     # region reads
     def operation(self, operation_id: str) -> OperationRecord | None:
-        """The operation's record as this invocation knows it, held-back writes included."""
-        with self._lock:
-            return self.pending.record_of(operation_id) or self.journal.get(operation_id)
+        """The operation's record as this invocation knows it, held-back writes included.
+
+        No lock: an operation is read by the code running it, and a held write stays visible until the write
+        that carries it has recorded the new state.
+        """
+        return self.pending.record_of(operation_id) or self.journal.get(operation_id)
 
     def has_operations(self) -> bool:
         """True when the journal holds any operation (the invocation starts by replaying)."""
@@ -227,9 +233,7 @@ class InvocationState:
     # region events
     def event(self, event_type: str, details: dict[str, Any] | None = None, **identity: Any) -> JournalEvent:
         """A new event, ordered after every event this invocation produced before it."""
-        with self._lock:
-            position = next(self._positions)
-        return JournalEvent(event_type, self.now(), (self.seq, position), details or {}, **identity)
+        return JournalEvent(event_type, self.now(), (self.seq, next(self._positions)), details or {}, **identity)
 
     def observe_once(self, record: OperationRecord, event_type: str, details: dict[str, Any]) -> None:
         """Record an event no operation write carries (a wait found finished), once across invocations."""
@@ -254,8 +258,8 @@ class InvocationState:
     # region writes
     def record(self, record: OperationRecord, events: list[JournalEvent]) -> OperationRecord:
         """Write an operation's new state and events now, merged with its held-back write if any."""
-        with self._lock:
-            return self._write(lambda: self.journal.write(record, self.pending.take(record.operation_id, events)))
+        with self.pending.writing(record.operation_id, events) as merged:
+            return self._write(lambda: self.journal.write(record, merged))
 
     def record_start(self, record: OperationRecord, events: list[JournalEvent], *, durable: bool) -> None:
         """Record that an operation started: at once when `durable`, otherwise held back briefly."""
@@ -273,16 +277,16 @@ class InvocationState:
 
         Returns True when the closing events were written (there was a held-back record to carry them).
         """
-        with self._lock:
-            held = self.pending.drain()
+        held = self.pending.drain()
 
-            def write_all() -> bool:
-                for index, entry in enumerate(held):
-                    extra = closing_events if closing_events and index == len(held) - 1 else []
+        def write_all() -> bool:
+            for index, entry in enumerate(held):
+                extra = closing_events if closing_events and index == len(held) - 1 else []
+                with self.pending.serial(entry.record.operation_id):
                     self.journal.write(entry.record, entry.events + list(extra or []))
-                return bool(closing_events) and bool(held)
+            return bool(closing_events) and bool(held)
 
-            return self._write(write_all)
+        return self._write(write_all)
 
     def _write_early(self, held: HeldWrite) -> None:
         # The linger timer's write of a start: its failure is not the invocation's (see PendingWrites). Only a

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..engine.clock import is_due
@@ -98,6 +99,7 @@ class InstrumentedInvocationState(InvocationState):
         self._replay_announced: set[str] = set()
         # What plugins are shown as the journal: the loaded records, then every state this invocation wrote.
         self._known: dict[str, OperationRecord] = dict(snapshot.operations)
+        self._known_lock = threading.Lock()  # branches write (and so learn of records) from several threads
         self.plugin_hooks = self
 
     # region operation transitions
@@ -149,7 +151,7 @@ class InstrumentedInvocationState(InvocationState):
         return prior
 
     def _after_write(self, prior: OperationRecord | None, record: OperationRecord) -> None:
-        with self._lock:
+        with self._known_lock:
             self._known[record.operation_id] = record
         if record.status.is_terminal:
             self.executor.on_operation_end(operation_info(record, OperationEndInfo))
@@ -219,7 +221,7 @@ class InstrumentedInvocationState(InvocationState):
     # region invocation
     def operation_infos(self) -> dict[str, OperationInfo]:
         """Every operation this invocation knows, as hooks see them."""
-        with self._lock:
+        with self._known_lock:
             records = dict(self._known)
         return {key: operation_info(record, OperationInfo) for key, record in records.items()}
 
