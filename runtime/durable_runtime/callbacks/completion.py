@@ -164,7 +164,8 @@ def _finish(
 
     # Recorded between invocations: it sorts after everything the last invocation recorded.
     next_invocation = max(services.store.last_invocation_seq(key), execution.invocation_seq) + 1
-    event = JournalEvent(event_type, services.clock.now(), (next_invocation, 0), details)
+    # The event is the record's end: one instant, however long the look-up above took.
+    event = JournalEvent(event_type, updated.ended_at or services.clock.now(), (next_invocation, 0), details)
     # The completion carries the execution's resume as an outbox entry: the journal's stream delivers it once the
     # write landed, even if this process dies before it could answer.
     resume = ResumeRequest(ExecutionArn.parse(execution.arn), c.REASON_CALLBACK, operation_id=record.operation_id)
