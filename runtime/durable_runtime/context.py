@@ -170,6 +170,7 @@ class DurableContext:
         self._id_prefix = parent_id
         self._counter = 0
         self._counter_lock = threading.Lock()
+        self._upcoming: tuple[int, str] = (0, "")  # (counter, id) of the next operation, if already derived
         self._replaying = replaying
         self._depth = 0
         base = logger or DurableLogger.for_execution(state.arn, self.is_replaying)
@@ -199,9 +200,12 @@ class DurableContext:
         with self._counter_lock:
             self._counter += 1
             counter = self._counter
-        identity = OperationIdentity(
-            self.state.ids.operation_id(counter, self._id_prefix), operation_type, sub_type, name, self._parent_id
-        )
+        upcoming_counter, upcoming_id = self._upcoming
+        if upcoming_counter == counter:
+            operation_id = upcoming_id
+        else:
+            operation_id = self.state.ids.operation_id(counter, self._id_prefix)
+        identity = OperationIdentity(operation_id, operation_type, sub_type, name, self._parent_id)
         if self._replaying:
             record = self.state.operation(identity.operation_id)
             if record is None or (operation_type == OperationType.STEP and not record.status.is_terminal):
@@ -210,7 +214,9 @@ class DurableContext:
 
     def _after_operation(self) -> None:
         if self._replaying:
-            upcoming = self.state.ids.operation_id(self._counter + 1, self._id_prefix)
+            counter = self._counter + 1
+            upcoming = self.state.ids.operation_id(counter, self._id_prefix)
+            self._upcoming = (counter, upcoming)  # the next operation's id, hashed once
             if self.state.operation(upcoming) is None:
                 self._replaying = False
 

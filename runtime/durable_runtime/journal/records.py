@@ -253,15 +253,21 @@ class JournalSnapshot:
     invocations: dict[int, InvocationRecord]
 
     def events(self) -> list[tuple[JournalEvent, OperationRecord | None]]:
-        """Every recorded event, with the operation record it is stored on (None for other records)."""
-        found: list[tuple[JournalEvent, OperationRecord | None]] = []
-        if self.execution is not None:
-            found.extend((event, None) for event in self.execution.events)
-        for record in self.operations.values():
-            found.extend((event, record) for event in record.events)
-        for invocation in self.invocations.values():
-            found.extend((event, None) for event in invocation.events)
-        return found
+        """Every recorded event, with the operation record it is stored on (None for other records).
+
+        Gathered once per snapshot (an invocation asks several times, and a long journal holds 100,000s).
+        """
+        found: list[tuple[JournalEvent, OperationRecord | None]] | None = self.__dict__.get("_events")
+        if found is None:
+            found = []
+            if self.execution is not None:
+                found.extend((event, None) for event in self.execution.events)
+            for record in self.operations.values():
+                found.extend((event, record) for event in record.events)
+            for invocation in self.invocations.values():
+                found.extend((event, None) for event in invocation.events)
+            object.__setattr__(self, "_events", found)  # a cache on a frozen snapshot
+        return list(found)
 
     def last_invocation(self) -> int:
         """The highest invocation sequence number any record mentions."""
