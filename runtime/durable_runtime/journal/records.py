@@ -259,13 +259,9 @@ class JournalSnapshot:
         """
         found: list[tuple[JournalEvent, OperationRecord | None]] | None = self.__dict__.get("_events")
         if found is None:
-            found = []
-            if self.execution is not None:
-                found.extend((event, None) for event in self.execution.events)
-            for record in self.operations.values():
-                found.extend((event, record) for event in record.events)
-            for invocation in self.invocations.values():
-                found.extend((event, None) for event in invocation.events)
+            found = [(event, None) for event in self.execution.events] if self.execution is not None else []
+            found += [(event, record) for record in self.operations.values() for event in record.events]
+            found += [(event, None) for invocation in self.invocations.values() for event in invocation.events]
             object.__setattr__(self, "_events", found)  # a cache on a frozen snapshot
         return list(found)
 
