@@ -93,6 +93,7 @@ def run_batch(
         config,
         lambda replaying: context._child(identity.operation_id, replaying),
         extra_for=_decision_extra,
+        offload_large_result=True,
     )
 
 

@@ -108,3 +108,38 @@ def test_thousand_item_map_runs_each_body_once() -> None:
     assert result.status == InvocationStatus.SUCCEEDED
     assert json.loads(result.result or "") == {"sum": 999_000, "status": "SUCCEEDED"}
     assert len(runs) == 1000 and set(runs.values()) == {1}
+
+
+def test_a_finished_map_too_large_to_record_inline_replays_from_its_offloaded_result() -> None:
+    """ReplayChildren in the history as officially; a replay reads the map's result, not every item's record."""
+    from durable_runtime.serdes import SerDes, SerDesContext
+
+    decoded: list[str] = []
+
+    class CountingSerDes(SerDes[str]):
+        def serialize(self, value: str, serdes_context: SerDesContext) -> str:
+            return json.dumps(value)
+
+        def deserialize(self, data: str, serdes_context: SerDesContext) -> str:
+            decoded.append(serdes_context.operation_id)
+            return str(json.loads(data))
+
+    def item(ctx, value: int, index: int, items: list[int]) -> str:
+        return ctx.step(lambda _: str(value) * 1000, name="block")
+
+    @durable_execution
+    def handler(event: dict, ctx) -> dict:
+        config = MapConfig(item_serdes=CountingSerDes())
+        result = ctx.map(list(range(300)), item, name="blocks", config=config)  # 300 x ~1 KB: over 256 KB
+        ctx.wait(Duration.from_seconds(10), name="later")
+        return {"items": len(result.get_results()), "first": result.get_results()[7][:3], "decoded": len(decoded)}
+
+    with DurableFunctionTestRunner(handler) as runner:
+        result = runner.run(input="{}", timeout=120)
+        history = runner.get_execution_history(result.execution_arn, include_execution_data=True)
+
+    # 300 decodes as the items finished (a first run sees what a replay would); none when the map replays.
+    assert json.loads(result.result or "") == {"items": 300, "first": "777", "decoded": 300}
+    (succeeded,) = [e for e in history["Events"] if e["EventType"] == "ContextSucceeded" and e.get("SubType") == "Map"]
+    assert succeeded["ContextSucceededDetails"].get("Result") is None  # as officially: no payload in the history
+    assert len([e for e in history["Events"] if e["EventType"] == "InvocationCompleted"]) == 2
