@@ -17,6 +17,7 @@ from durable_runtime.engine.services import EngineServices, EngineSettings
 from durable_runtime.engine.starting import start_execution
 from durable_runtime.journal.memory import InMemoryJournalStore
 from durable_runtime.testing.clock import VirtualClock
+from durable_runtime.testing.memory_world import MemoryPayloads
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:bench"
 
@@ -38,7 +39,7 @@ class _NoLambda:
 def _services(clock: VirtualClock) -> EngineServices:
     return EngineServices(
         store=InMemoryJournalStore(),
-        payloads=None,
+        payloads=MemoryPayloads(),  # as deployed, large results can be offloaded
         timers=_NoTimers(),
         invoker=_NoLambda(),  # type: ignore[arg-type]
         clock=clock,
