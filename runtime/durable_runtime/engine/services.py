@@ -168,6 +168,7 @@ def services_from_environment(session: Any = None, environment: Mapping[str, str
     from ..journal.payloads import S3PayloadStore
     from .clock import SystemClock
     from .functions import AwsLambdaInvoker
+    from .pacing import JOURNAL_CLIENT_RETRIES
     from .timers import AwsTimerService, NoTimerQueue
 
     session = session or boto3.session.Session()
@@ -188,7 +189,7 @@ def services_from_environment(session: Any = None, environment: Mapping[str, str
         else NoTimerQueue()
     )
     return EngineServices(
-        store=DynamoDBJournalStore(_lazy_client(session, "dynamodb"), table),
+        store=DynamoDBJournalStore(_lazy_client(session, "dynamodb", {"retries": JOURNAL_CLIENT_RETRIES}), table),
         payloads=S3PayloadStore(_lazy_client(session, "s3"), env.get(c.ENV_PAYLOAD_BUCKET, "")),
         timers=timers,
         invoker=AwsLambdaInvoker(_lazy_client(session, "lambda")),
@@ -204,9 +205,10 @@ class _LazyClient:
     alone, and S3, Scheduler and Lambda are needed only for large payloads, long timers and invokes.
     """
 
-    def __init__(self, session: Any, service: str) -> None:
+    def __init__(self, session: Any, service: str, config: Mapping[str, Any] | None = None) -> None:
         self._session = session
         self._service = service
+        self._config = config  # botocore Config's arguments, made into one with the client
         self._client: Any = None
 
     def __getattr__(self, name: str) -> Any:
@@ -215,14 +217,22 @@ class _LazyClient:
             # One boto3 session must not make clients on two threads at once; concurrent branches share this one.
             with _client_lock:
                 if self._client is None:
-                    self._client = self._session.client(self._service)
+                    self._client = self._session.client(self._service, config=_botocore_config(self._config))
                 client = self._client
         return getattr(client, name)
 
 
-def _lazy_client(session: Any, service: str) -> Any:
+def _lazy_client(session: Any, service: str, config: Mapping[str, Any] | None = None) -> Any:
     """A `_LazyClient` for `service`, typed as the client it stands for."""
-    return _LazyClient(session, service)
+    return _LazyClient(session, service, config)
+
+
+def _botocore_config(arguments: Mapping[str, Any] | None) -> Any:
+    if arguments is None:
+        return None
+    from botocore.config import Config
+
+    return Config(**arguments)
 
 
 # Serialises client creation across the process: boto3 sessions are not safe to use from several threads at once.

@@ -15,6 +15,7 @@ from ..journal.payloads import full_error
 from ..journal.records import JournalEvent, OperationRecord, OperationStatus
 from .journal_view import JournalView, LostExecution
 from .ownership import Ownership
+from .pacing import write_paced
 from .pending import HeldWrite, PendingWrites
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ class InvocationState:
         if not self.writes_enabled:
             raise InvocationAbandoned("this invocation lost its execution and may not write")
         try:
-            return write()
+            return write_paced(write, self._may_wait)
         except LostExecution as lost:
             # Another invocation recorded this operation first: it carries on; this one must stop, and user
             # code must not be able to catch that.
@@ -182,6 +183,10 @@ class InvocationState:
         except Exception as error:
             self.abandon()
             raise InfrastructureFailure(error) from error
+
+    def _may_wait(self, seconds: float) -> bool:
+        # A throttled write waits while the invocation keeps its margin before Lambda's time limit.
+        return self.writes_enabled and self.now() + seconds < self.ownership.deadline - self._margin
 
     # endregion
 

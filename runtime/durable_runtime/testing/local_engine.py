@@ -152,6 +152,7 @@ class LocalEngine:
         from botocore.config import Config
         from moto import mock_aws
 
+        from ..engine.pacing import JOURNAL_CLIENT_RETRIES
         from . import moto_speedups
 
         moto_speedups.install()
@@ -167,7 +168,11 @@ class LocalEngine:
 
         # The runtime's clients carry the fault plan; the simulation of AWS (event sources, Scheduler, set-up)
         # has clients of its own, so faults only ever hit the runtime.
-        self._clients = {service: client(service) for service in _RUNTIME_SERVICES}
+        # The journal's client retries as deployed (adaptive pacing, see engine.pacing).
+        self._clients = {
+            service: client(service, Config(retries=JOURNAL_CLIENT_RETRIES) if service == "dynamodb" else None)
+            for service in _RUNTIME_SERVICES
+        }
         for service, runtime_client in self._clients.items():
             self.faults.install(runtime_client, service)
         self.dynamodb, self.s3 = self._clients["dynamodb"], self._clients["s3"]

@@ -1,0 +1,95 @@
+"""A throttled journal slows a fan-out down: writes wait and land, nothing fails, no branch runs twice."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from durable_runtime.engine import pacing
+from durable_runtime.execution import durable_execution
+from durable_runtime.journal.memory import InMemoryJournalStore
+from durable_runtime.testing import DurableFunctionTestRunner
+
+
+def _throttled(operation: str = "UpdateItem") -> ClientError:
+    error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}}
+    return ClientError(error, operation)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    slept: list[float] = []
+    monkeypatch.setattr(pacing, "_sleep", slept.append)
+    return slept
+
+
+def test_a_throttled_write_waits_longer_each_time_and_lands(sleeps: list[float]) -> None:
+    failures = iter([_throttled()] * 8)
+
+    def write() -> str:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return "written"
+
+    assert pacing.write_paced(write, lambda seconds: True) == "written"
+    assert len(sleeps) == 8
+    assert all(later >= earlier / 2 for earlier, later in zip(sleeps, sleeps[1:], strict=False))
+    assert sleeps[0] <= pacing.FIRST_BACKOFF_SECONDS and max(sleeps) <= pacing.MAX_BACKOFF_SECONDS
+
+
+def test_without_time_left_the_throttle_is_raised_and_other_errors_never_wait(sleeps: list[float]) -> None:
+    def throttled() -> None:
+        raise _throttled()
+
+    with pytest.raises(ClientError):
+        pacing.write_paced(throttled, lambda seconds: False)
+
+    def broken() -> None:
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": "bad"}}, "UpdateItem")
+
+    with pytest.raises(ClientError):
+        pacing.write_paced(broken, lambda seconds: True)
+    assert sleeps == []
+
+
+def test_a_fan_out_on_a_throttling_journal_finishes_in_one_invocation_each_item_once(
+    monkeypatch: pytest.MonkeyPatch, sleeps: list[float]
+) -> None:
+    # Every operation's first two writes are throttled, as a hot partition would (past botocore's retries).
+    attempts: Counter[tuple[str, str]] = Counter()
+    lock = threading.Lock()
+    write = InMemoryJournalStore.write_operation
+
+    def throttling_write(self: InMemoryJournalStore, key: str, record: Any, *args: Any, **kwargs: Any) -> None:
+        with lock:
+            attempts[(record.operation_id, record.status.value)] += 1
+            throttle = attempts[(record.operation_id, record.status.value)] <= 2
+        if throttle:
+            raise _throttled()
+        write(self, key, record, *args, **kwargs)
+
+    monkeypatch.setattr(InMemoryJournalStore, "write_operation", throttling_write)
+    ran: Counter[int] = Counter()
+
+    def item(ctx: Any, value: int, index: int, items: list[int]) -> int:
+        with lock:
+            ran[index] += 1
+        return int(ctx.step(lambda _: value * 2, name="double"))
+
+    @durable_execution
+    def handler(event: dict, ctx: Any) -> int:
+        return sum(ctx.map(list(range(100)), item, name="items").get_results())
+
+    with DurableFunctionTestRunner(handler, backend="memory") as runner:
+        result = runner.run(input="{}", timeout=120)
+        history = runner.get_execution_history(result.execution_arn)
+
+    assert result.status.value == "SUCCEEDED" and int(result.result or 0) == 2 * sum(range(100))
+    assert set(ran.values()) == {1} and len(ran) == 100  # no invocation failed and re-ran the fan-out
+    assert [e["EventType"] for e in history["Events"]].count("InvocationCompleted") == 1
+    assert len(sleeps) >= 2 * 200  # two throttles for each item's context and step, each waited out
