@@ -13,10 +13,12 @@ from durable_runtime.execution import durable_execution
 from durable_runtime.testing import DurableFunctionTestRunner
 
 
-def _map(count: int, nesting: NestingType = NestingType.NESTED) -> Callable[[Any, Any], Any]:
+def _map(
+    count: int, nesting: NestingType = NestingType.NESTED, max_concurrency: int | None = 10
+) -> Callable[[Any, Any], Any]:
     @durable_execution
     def handler(event: Any, ctx: Any) -> int:
-        config = MapConfig(max_concurrency=10, nesting_type=nesting)
+        config = MapConfig(max_concurrency=max_concurrency, nesting_type=nesting)
         result = ctx.map(
             list(range(count)), lambda c, x, i, items: c.step(lambda _: x, name="item"), name="fan", config=config
         )
@@ -32,9 +34,10 @@ def _writes(handler: Callable[[Any, Any], Any]) -> int:
         return counter.total(WRITES)
 
 
-def writes_per_item(nesting: NestingType, base: int = 50) -> float:
+def writes_per_item(nesting: NestingType, base: int = 50, max_concurrency: int | None = 10) -> float:
     """Marginal DynamoDB writes per map item whose body runs one step."""
-    return (_writes(_map(2 * base, nesting)) - _writes(_map(base, nesting))) / base
+    more, fewer = _map(2 * base, nesting, max_concurrency), _map(base, nesting, max_concurrency)
+    return (_writes(more) - _writes(fewer)) / base
 
 
 def map_1000_wall_seconds() -> float:
@@ -50,5 +53,7 @@ def measure() -> dict[str, float]:
     return {
         "map_writes_per_item": writes_per_item(NestingType.NESTED),
         "map_flat_writes_per_item": writes_per_item(NestingType.FLAT),
+        # Every item at once (the default config): each start still merges with its end within the linger.
+        "map_unbounded_writes_per_item": writes_per_item(NestingType.NESTED, base=250, max_concurrency=None),
         "map_1000_wall_s": map_1000_wall_seconds(),
     }

@@ -21,8 +21,8 @@ class CallCounter:
 
     def __init__(self, runner: DurableFunctionTestRunner, *, include_workers: bool = False) -> None:
         self.calls: Counter[str] = Counter()
-        # Map and parallel branches call AWS from their pool's threads, inside the invocation.
-        self._prefixes = ("lambda-", "ThreadPoolExecutor") if include_workers else ("lambda-",)
+        # Map and parallel branches call AWS from the branch threads, and held starts from the linger timer.
+        self._prefixes = ("lambda-", "durable-branch", "durable-linger") if include_workers else ("lambda-",)
         self._lock = threading.Lock()
         for client in (runner.dynamodb, runner.sqs, runner.scheduler, runner.s3):
             client.meta.events.register("before-call", self._count)

@@ -19,6 +19,7 @@ import fanout
 import journal_costs
 import liveness
 import runner_compare
+import scale
 
 TARGETS = {
     "step_writes": ("== 1", lambda v: v == 1),
@@ -26,6 +27,10 @@ TARGETS = {
     "wait_writes+wait_timer_calls": ("<= 2", lambda v: v <= 2),
     "replay_queries_3000": ("<= 4", lambda v: v <= 4),
     "import_ms_beyond_boto3": ("<= 15", lambda v: v <= 15),
+    # Issue 15: linear map bookkeeping, and a bounded last invocation of a long execution (engine CPU).
+    "map_10000_cpu_s/map_1000_cpu_s": ("<= 12", lambda v: v <= 12),
+    "long_50000_last_invocation_cpu_s": ("< 1", lambda v: v < 1),
+    "map_unbounded_writes_per_item": ("<= 2.05", lambda v: v <= 2.05),  # one per operation (context, step)
 }
 
 
@@ -58,9 +63,14 @@ def _engine_figures(results: dict[str, object]) -> int:
     figures["import_ms_beyond_boto3"] = cpu.import_ms_beyond_boto3()
     figures.update(fanout.measure())
     figures.update(liveness.measure())
+    figures.update(scale.measure())
     figures = {key: round(value, 3) for key, value in figures.items()}
     results.update(figures)
-    checked = {**figures, "wait_writes+wait_timer_calls": figures["wait_writes"] + figures["wait_timer_calls"]}
+    checked = {
+        **figures,
+        "wait_writes+wait_timer_calls": figures["wait_writes"] + figures["wait_timer_calls"],
+        "map_10000_cpu_s/map_1000_cpu_s": round(figures["map_10000_cpu_s"] / figures["map_1000_cpu_s"], 2),
+    }
 
     print(f"{'figure':32} {'value':>12}  target")
     for key, value in checked.items():

@@ -139,7 +139,7 @@ class PendingWrites:
 
     def _arm(self, delay: float) -> None:
         timer = threading.Timer(delay, self._write_starts_early)
-        timer.daemon = True
+        timer.daemon, timer.name = True, "durable-linger"
         try:
             timer.start()
         except RuntimeError as error:  # the process is at its thread limit: held starts ride on the next writes
