@@ -13,6 +13,10 @@ inputs, so they are replaced here by equivalents:
   checks that botocore parses both to the same response.
 - DynamoDB Streams' GetRecords (the journal stream the outbox relay reads) is encoded the same way.
 - A handler class's method names are listed once per class.
+- A table Query (no index, no legacy filter) reads its partition only: moto lists and sorts every item of the
+  table on every page, with Python-level comparisons, which made re-reading a 50,000-operation journal page by
+  page quadratic (minutes). The fast path sorts the one partition by its keys' plain values and pages through
+  it with the same limits, the same LastEvaluatedKey and the same copies; anything else goes to moto's own.
 
 `install()` is idempotent and process-wide; moto's behaviour for other services is untouched.
 """
@@ -57,6 +61,7 @@ def install() -> None:
             return
         _install_dynamodb_encoder()
         _install_method_name_cache()
+        _install_partition_query()
         _installed = True
 
 
@@ -126,3 +131,71 @@ def _install_method_name_cache() -> None:
     for module in (utils, responses):
         if getattr(module, "method_names_from_class", None) is listed:
             module.method_names_from_class = cached  # type: ignore[attr-defined]
+
+
+def _install_partition_query() -> None:
+    from moto.dynamodb.models.table import Table
+
+    Table.query = _partition_query(Table.query)  # type: ignore[method-assign]
+
+
+def _partition_query(moto_query: Callable[..., Any]) -> Callable[..., Any]:
+    """Table.query, answered from the queried partition alone when it is a plain table query."""
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
+
+    def query(
+        self: Any,
+        hash_key: Any,
+        range_comparison: str | None,
+        range_objs: list[Any],
+        limit: int,
+        exclusive_start_key: dict[str, Any] | None,
+        scan_index_forward: bool,
+        projection_expressions: Any,
+        index_name: str | None = None,
+        consistent_read: bool = False,
+        filter_expression: Any = None,
+        hash_key_conditions: Any = None,
+        range_key_conditions: Any = None,
+        **filter_kwargs: Any,
+    ) -> Any:
+        partition = self.items.get(hash_key) if hash_key is not None else None
+        if not lean_encoding or index_name or filter_kwargs or self.range_key_attr is None or partition is None:
+            return moto_query(
+                self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward,
+                projection_expressions, index_name, consistent_read, filter_expression, hash_key_conditions,
+                range_key_conditions, **filter_kwargs,
+            )  # fmt: skip
+        candidates = sorted(partition.values(), key=lambda item: item.range_key.cast_value)
+        if not scan_index_forward:
+            candidates.reverse()
+        if exclusive_start_key:
+            start = DynamoType(exclusive_start_key[self.range_key_attr]).cast_value
+            candidates = [
+                item
+                for item in candidates
+                if (item.range_key.cast_value > start if scan_index_forward else item.range_key.cast_value < start)
+            ]
+        results: list[Any] = []
+        size = 0
+        last_evaluated_key = None
+        for item in candidates:
+            if len(results) == limit or size + item.size() > RESULT_SIZE_LIMIT:
+                last_evaluated_key = self._get_last_evaluated_key(results[-1], None)
+                break
+            if range_comparison and not item.range_key.compare(range_comparison, range_objs):
+                continue
+            results.append(item)
+            size += item.size()
+        scanned = len(results)
+        results = copy.deepcopy(results)
+        if filter_expression is not None:
+            results = [item for item in results if filter_expression.expr(item)]
+        if projection_expressions:
+            results = [item.project(projection_expressions) for item in results]
+        return results, scanned, last_evaluated_key
+
+    return query

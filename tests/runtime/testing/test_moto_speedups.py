@@ -135,3 +135,52 @@ def test_install_is_idempotent() -> None:
     installed = DynamoResult.execute_result
     moto_speedups.install()
     assert DynamoResult.execute_result is installed
+
+
+def test_a_table_query_pages_through_its_partition_as_moto_does(clients: tuple[Any, Any]) -> None:
+    dynamodb, _ = clients
+    for index in range(40):
+        dynamodb.put_item(TableName=TABLE, Item=_item(index))
+        dynamodb.put_item(TableName=TABLE, Item={**_item(index), "pk": {"S": "exec-2"}})  # another partition
+    dynamodb.put_item(TableName=TABLE, Item={**_item(5), "sk": {"S": "inv#0001"}})
+    big = "x" * 300_000  # three of these pass a page's 1 MB
+    for index in range(5):
+        dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "exec-3"}, "sk": {"S": f"b#{index}"}, "v": {"S": big}})
+
+    def pages(**query: Any) -> Any:
+        def call() -> dict[str, list[Any]]:
+            found, start = [], None
+            while True:
+                page = dynamodb.query(TableName=TABLE, **query, **({"ExclusiveStartKey": start} if start else {}))
+                page.pop("ResponseMetadata", None)
+                found.append(page)
+                start = page.get("LastEvaluatedKey")
+                if not start:
+                    return {"Pages": found}
+
+        return call
+
+    one = {"ExpressionAttributeValues": {":p": {"S": "exec-1"}}, "KeyConditionExpression": "pk = :p"}
+    queries = {
+        "pages of 7": pages(**one, Limit=7),
+        "backwards": pages(**one, Limit=9, ScanIndexForward=False),
+        "begins_with": pages(
+            KeyConditionExpression="pk = :p AND begins_with(sk, :i)",
+            ExpressionAttributeValues={":p": {"S": "exec-1"}, ":i": {"S": "op#001"}},
+            Limit=4,
+        ),
+        "filtered and projected": pages(
+            **{**one, "ExpressionAttributeValues": {":p": {"S": "exec-1"}, ":n": {"N": "20"}}},
+            FilterExpression="#c > :n",
+            ProjectionExpression="sk, #c",
+            ExpressionAttributeNames={"#c": "count"},
+            Limit=11,
+        ),
+        "1 MB pages": pages(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "exec-3"}}),
+        "no such partition": pages(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "none"}}),
+    }
+    for name, call in queries.items():
+        model, lean = _both_ways(call)
+        assert lean == model, name
+    model, _ = _both_ways(queries["1 MB pages"])
+    assert [len(page["Items"]) for page in model["Pages"]] == [3, 2]
