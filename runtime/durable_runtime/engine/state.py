@@ -283,15 +283,15 @@ class InvocationState:
         Returns True when the closing events were written (there was a held-back record to carry them).
         """
         held = self.pending.drain()
+        for index, entry in enumerate(held):
+            events = entry.events + (closing_events or []) if index == len(held) - 1 else entry.events
+            self._write_in_order(entry.record, events)
+        return bool(closing_events) and bool(held)
 
-        def write_all() -> bool:
-            for index, entry in enumerate(held):
-                extra = closing_events if closing_events and index == len(held) - 1 else []
-                with self.pending.serial(entry.record.operation_id):
-                    self.journal.write(entry.record, entry.events + list(extra or []))
-            return bool(closing_events) and bool(held)
-
-        return self._write(write_all)
+    def _write_in_order(self, record: OperationRecord, events: list[JournalEvent]) -> None:
+        # One write each: a throttled write is tried again alone, never the ones that landed before it.
+        with self.pending.serial(record.operation_id):
+            self._write(lambda: self.journal.write(record, events))
 
     def _write_early(self, held: HeldWrite) -> None:
         # The linger timer's write of a start: its failure is not the invocation's (see PendingWrites). Only a

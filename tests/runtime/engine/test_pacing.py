@@ -93,3 +93,39 @@ def test_a_fan_out_on_a_throttling_journal_finishes_in_one_invocation_each_item_
     assert set(ran.values()) == {1} and len(ran) == 100  # no invocation failed and re-ran the fan-out
     assert [e["EventType"] for e in history["Events"]].count("InvocationCompleted") == 1
     assert len(sleeps) >= 2 * 200  # two throttles for each item's context and step, each waited out
+
+
+def test_a_throttle_in_the_middle_of_a_suspension_retries_only_the_write_that_failed(
+    monkeypatch: pytest.MonkeyPatch, sleeps: list[float]
+) -> None:
+    from durable_runtime.config import Duration
+
+    # Three branches each start a wait: their records are written together when the invocation suspends.
+    waits_written = Counter[str]()
+    write = InMemoryJournalStore.write_operation
+
+    def throttle_second_wait(self: InMemoryJournalStore, key: str, record: Any, *args: Any, **kwargs: Any) -> None:
+        if record.operation_type.value == "WAIT" and record.status.value == "STARTED":
+            waits_written["attempts"] += 1
+            if waits_written["attempts"] == 2:
+                raise _throttled()
+        write(self, key, record, *args, **kwargs)
+
+    monkeypatch.setattr(InMemoryJournalStore, "write_operation", throttle_second_wait)
+
+    def branch(ctx: Any) -> str:
+        ctx.wait(Duration.from_seconds(5), name="pause")
+        return "done"
+
+    @durable_execution
+    def handler(event: dict, ctx: Any) -> list[str]:
+        return ctx.parallel([branch, branch, branch], name="three").get_results()
+
+    with DurableFunctionTestRunner(handler, backend="memory") as runner:
+        result = runner.run(input="{}", timeout=120)
+        history = runner.get_execution_history(result.execution_arn)
+
+    assert result.status.value == "SUCCEEDED" and result.result == '["done", "done", "done"]'
+    kinds = [e["EventType"] for e in history["Events"]]
+    assert kinds.count("WaitStarted") == 3 and kinds.count("InvocationCompleted") == 2  # no invocation lost
+    assert waits_written["attempts"] == 4 and len(sleeps) == 1  # three waits, one of them written twice
