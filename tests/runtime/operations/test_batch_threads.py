@@ -69,3 +69,19 @@ def test_nested_maps_share_the_budget_and_finish_even_when_no_thread_can_be_star
         result = runner.run(input={}, timeout=300)
 
     assert result.status.value == "SUCCEEDED" and int(result.result or 0) == 40 * sum(range(40))
+
+
+def test_a_1500_branch_parallel_completes_under_lambdas_thread_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    @durable_execution
+    def wide(event: dict, ctx: Any) -> int:
+        def branch(number: int) -> Any:
+            return lambda child: child.step(lambda _: number, name="value")
+
+        return sum(ctx.parallel([branch(n) for n in range(1500)], name="wide").get_results())
+
+    seen = _capped_threads(monkeypatch, LAMBDA_THREAD_LIMIT)
+    with DurableFunctionTestRunner(wide, backend="memory") as runner:
+        result = runner.run(input={}, timeout=300)
+
+    assert result.status.value == "SUCCEEDED" and int(result.result or 0) == sum(range(1500))
+    assert seen["peak"] <= BRANCH_THREAD_BUDGET + 64
