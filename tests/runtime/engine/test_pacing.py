@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 from typing import Any
@@ -38,7 +39,7 @@ def test_a_throttled_write_waits_longer_each_time_and_lands(sleeps: list[float])
 
     assert pacing.write_paced(write, lambda seconds: True) == "written"
     assert len(sleeps) == 8
-    assert all(later >= earlier / 2 for earlier, later in zip(sleeps, sleeps[1:], strict=False))
+    assert all(later >= earlier / 2 for earlier, later in itertools.pairwise(sleeps))
     assert sleeps[0] <= pacing.FIRST_BACKOFF_SECONDS and max(sleeps) <= pacing.MAX_BACKOFF_SECONDS
 
 
