@@ -6,7 +6,6 @@ import threading
 from typing import TYPE_CHECKING
 
 from ..journal.payloads import fit_operation
-from ..journal.records import carries_own_identity
 from ..journal.store import ExpectedState, JournalConflictError
 
 if TYPE_CHECKING:
@@ -33,9 +32,7 @@ class JournalView:
         self._key = key
         self._expires_at = expires_at
         self._recorded: dict[str, OperationRecord] = dict(snapshot.operations)
-        self._seen = {
-            (event.operation_id, event.event_type) for event, _ in snapshot.events() if carries_own_identity(event)
-        }
+        self._seen = snapshot.events_with_own_identity()
         self._unwritten: list[JournalEvent] = []
         self._lock = threading.Lock()
         self.wrote = False
