@@ -228,9 +228,13 @@ class StreamEventSource:
         return self._backlog.retry_at if self._backlog.records else None
 
     def _read(self) -> None:
-        for event in self._read_records():
-            if matches_any(self._patterns, event):
-                self._backlog.records.append(event)
+        # Lambda's poller keeps reading while the shard has records: a page the filter drops entirely (a redrive
+        # extending the expiry of every record writes hundreds) must not hide the records after it.
+        while not self._backlog.records:
+            page = self._read_records()
+            if not page:
+                return
+            self._backlog.records.extend(event for event in page if matches_any(self._patterns, event))
 
     def _deliver(self) -> None:
         backlog = self._backlog
