@@ -283,6 +283,39 @@ def test_redrive_reruns_only_the_failed_branch_of_a_map() -> None:
     assert sorted(runs) == [1, 2, 2, 3]
 
 
+def test_a_redriven_map_whose_large_result_was_offloaded_is_decided_again_not_read_back() -> None:
+    from durable_runtime.config import CompletionConfig, MapConfig
+
+    state = {"broken": True}
+
+    @durable_execution
+    def handler(event: dict, ctx) -> dict:
+        def item(c: Any, value: int, index: int, items: list[int]) -> str:
+            def work(_: Any) -> str:
+                if value == 7 and state["broken"]:
+                    raise ValueError("item 7 is bad")
+                return str(value % 10) * 1000
+
+            return c.step(work, name="work", config=_NO_RETRIES)
+
+        # 300 results of 1 KB: over 256 KB, so the map's result goes to the payload bucket.
+        config = MapConfig(completion_config=CompletionConfig(tolerated_failure_count=1))
+        outcome = ctx.map(list(range(300)), item, name="items", config=config)
+        ctx.wait(Duration.from_seconds(10), name="later")  # the map is replayed after this
+        outcome.throw_if_error()
+        return {"failed": outcome.failure_count, "seventh": outcome.get_results()[7][:3]}
+
+    with DurableFunctionTestRunner(handler, execution_timeout=3600) as runner:
+        arn = _start(runner, "big-map-redrive")
+        failed = runner.wait_for_result(arn)
+        state["broken"] = False
+        runner.client.redrive_durable_execution(DurableExecutionArn=arn)
+        result = runner.wait_for_result(arn)
+
+    assert failed.status.value == "FAILED"
+    assert result.status.value == "SUCCEEDED" and json.loads(result.result or "") == {"failed": 0, "seventh": "777"}
+
+
 def test_a_timed_out_execution_redriven_gets_its_timeout_again_and_can_still_be_answered() -> None:
     @durable_execution
     def handler(event: dict, ctx) -> str:

@@ -239,7 +239,14 @@ def _reopened(record: OperationRecord, now: float) -> OperationRecord:
     if record.operation_type == OperationType.STEP:
         return record.evolve(status=OperationStatus.PENDING, next_attempt_at=now, ended_at=None, events=())
     return record.evolve(
-        status=OperationStatus.STARTED, result=None, error=None, ended_at=None, replay_children=False, events=()
+        status=OperationStatus.STARTED,
+        result=None,
+        result_ref=None,  # an offloaded result of a map that completed despite the failure is decided again
+        error=None,
+        error_ref=None,
+        ended_at=None,
+        replay_children=False,
+        events=(),
     )
 
 
