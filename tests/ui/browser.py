@@ -7,9 +7,12 @@ debugging port on loopback, and is killed when the test ends.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -35,7 +38,8 @@ class Browser:
     def __init__(self, executable: str, width: int = 1280, height: int = 900) -> None:
         import websocket
 
-        self._profile = tempfile.TemporaryDirectory(prefix="durable-ui-")
+        # Chromium's helper processes may still be writing to the profile as it is removed: that is no failure.
+        self._profile = tempfile.TemporaryDirectory(prefix="durable-ui-", ignore_cleanup_errors=True)
         self._process = subprocess.Popen(
             [
                 executable,
@@ -51,6 +55,7 @@ class Browser:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its helpers share the group, so `close` ends them all
         )
         port = self._debugging_port()
         targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read())
@@ -125,6 +130,7 @@ class Browser:
         try:
             self._socket.close()
         finally:
-            self._process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait(timeout=30)
             self._profile.cleanup()
