@@ -58,6 +58,33 @@ def test_without_time_left_the_throttle_is_raised_and_other_errors_never_wait(sl
     assert sleeps == []
 
 
+def test_a_server_error_or_a_lost_connection_is_tried_again_and_an_injected_fault_is_not(sleeps: list[float]) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from durable_runtime.testing.faults import InjectedFault
+
+    server_error = ClientError(
+        {"Error": {"Code": "InternalServerError", "Message": "oops"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
+        "PutItem",
+    )
+    failures = iter([server_error, EndpointConnectionError(endpoint_url="https://dynamodb")])
+
+    def write() -> str:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return "written"
+
+    assert pacing.write_paced(write, lambda seconds: True) == "written" and len(sleeps) == 2
+
+    def faulty() -> None:
+        raise InjectedFault("injected failure of dynamodb.PutItem")
+
+    with pytest.raises(InjectedFault):
+        pacing.write_paced(faulty, lambda seconds: True)
+    assert len(sleeps) == 2
+
+
 def test_a_fan_out_on_a_throttling_journal_finishes_in_one_invocation_each_item_once(
     monkeypatch: pytest.MonkeyPatch, sleeps: list[float]
 ) -> None:
