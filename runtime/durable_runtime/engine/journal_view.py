@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..journal.payloads import fit_operation
 from ..journal.store import ExpectedState, JournalConflictError
+from .pacing import write_paced
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,10 +28,18 @@ class JournalView:
     never replayed again (a child context that completed after its wait).
     """
 
-    def __init__(self, services: EngineServices, key: str, snapshot: JournalSnapshot, expires_at: int) -> None:
+    def __init__(
+        self,
+        services: EngineServices,
+        key: str,
+        snapshot: JournalSnapshot,
+        expires_at: int,
+        may_wait: Callable[[float], bool] = lambda seconds: False,
+    ) -> None:
         self._services = services
         self._key = key
         self._expires_at = expires_at
+        self._may_wait = may_wait  # whether a failing write may wait that many seconds more (see engine.pacing)
         self._recorded: dict[str, OperationRecord] = dict(snapshot.operations)
         self._seen = snapshot.events_with_own_identity()
         self._unwritten: list[JournalEvent] = []
@@ -65,17 +74,26 @@ class JournalView:
         with self._lock:
             return bool(self._unwritten)
 
-    def write(self, record: OperationRecord, events: list[JournalEvent]) -> OperationRecord:
+    def write(self, record: OperationRecord, events: list[JournalEvent], *, paced: bool = True) -> OperationRecord:
         """One conditional write of the operation's new state; raise LostExecution if another invocation moved it.
 
-        Infrastructure errors propagate as they are; the caller decides what they mean.
+        `paced`, a throttled or transient failure is tried again, the very same request, while the invocation has
+        time (`engine.pacing`). Other infrastructure errors propagate as they are; the caller decides what they mean.
         """
         observed = self.take_unwritten()
         try:
             record, fitted = fit_operation(self._services.payloads, self._key, record, [*observed, *events])
             current = self._recorded.get(record.operation_id)
             expected = None if current is None else ExpectedState(current.status.value, current.attempt)
-            self._services.store.write_operation(self._key, record, fitted, expected, self._expires_at)
+            store = self._services.store
+
+            def request() -> None:
+                store.write_operation(self._key, record, fitted, expected, self._expires_at)
+
+            if paced:
+                write_paced(request, self._may_wait)
+            else:
+                request()
         except JournalConflictError as conflict:
             raise LostExecution(str(conflict)) from conflict
         except BaseException:

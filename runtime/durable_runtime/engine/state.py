@@ -15,7 +15,6 @@ from ..journal.payloads import full_error
 from ..journal.records import JournalEvent, OperationRecord, OperationStatus
 from .journal_view import JournalView, LostExecution
 from .ownership import Ownership
-from .pacing import write_paced
 from .pending import HeldWrite, PendingWrites
 
 if TYPE_CHECKING:
@@ -115,7 +114,7 @@ class InvocationState:
         # Only the lease's claim is made under an invocation-wide lock; operations' writes are ordered per
         # operation (`PendingWrites.serial`), so concurrent branches never wait for each other's requests.
         self._claim_lock = threading.RLock()
-        self.journal = JournalView(services, self.key, snapshot, self.expires_at)
+        self.journal = JournalView(services, self.key, snapshot, self.expires_at, self._may_wait)
         self.pending = PendingWrites(start_linger, self._write_early)
         # `next` on a count is atomic under the GIL: events of concurrent branches get distinct positions.
         self._positions = itertools.count(1)
@@ -172,7 +171,7 @@ class InvocationState:
         if not self.writes_enabled:
             raise InvocationAbandoned("this invocation lost its execution and may not write")
         try:
-            return write_paced(write, self._may_wait)
+            return write()
         except LostExecution as lost:
             # Another invocation recorded this operation first: it carries on; this one must stop, and user
             # code must not be able to catch that.
@@ -299,7 +298,7 @@ class InvocationState:
         if not self.writes_enabled:
             raise InvocationAbandoned("this invocation lost its execution and may not write")
         try:
-            self.journal.write(held.record, held.events)
+            self.journal.write(held.record, held.events, paced=False)  # it rides on the next write instead
         except LostExecution:
             self.abandon()
             raise

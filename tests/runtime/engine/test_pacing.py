@@ -157,3 +157,53 @@ def test_a_throttle_in_the_middle_of_a_suspension_retries_only_the_write_that_fa
     kinds = [e["EventType"] for e in history["Events"]]
     assert kinds.count("WaitStarted") == 3 and kinds.count("InvocationCompleted") == 2  # no invocation lost
     assert waits_written["attempts"] == 4 and len(sleeps) == 1  # three waits, one of them written twice
+
+
+def test_a_write_tried_again_is_the_very_same_request_whatever_was_observed_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A first attempt may have landed before its answer was lost: only an identical request is recognised."""
+    from durable_runtime.engine.journal_view import JournalView
+    from durable_runtime.engine.services import EngineServices, EngineSettings
+    from durable_runtime.journal.records import (
+        JournalEvent,
+        JournalSnapshot,
+        OperationRecord,
+        OperationStatus,
+        OperationType,
+    )
+    from durable_runtime.testing.clock import VirtualClock
+    from durable_runtime.testing.memory_world import MemoryPayloads
+
+    requests: list[list[JournalEvent]] = []
+
+    class LosingStore:
+        def write_operation(self, key: str, record: Any, events: list[JournalEvent], *args: Any, **kw: Any) -> None:
+            requests.append(list(events))
+            if len(requests) == 1:  # landed, but its answer is lost
+                raise ClientError(
+                    {"Error": {"Code": "InternalServerError"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "PutItem"
+                )
+
+    services = EngineServices(
+        store=LosingStore(),  # type: ignore[arg-type]
+        payloads=MemoryPayloads(),
+        timers=None,  # type: ignore[arg-type]
+        invoker=None,  # type: ignore[arg-type]
+        clock=VirtualClock(),
+        settings=EngineSettings(),
+    )
+    journal = JournalView(services, "key", JournalSnapshot(None, None, {}, {}), 0, lambda seconds: True)
+    found = JournalEvent("WaitSucceeded", 1.0, (1, 1), operation_id="w1")
+    journal.observe_once(("w0", "WaitSucceeded"), lambda: JournalEvent("WaitSucceeded", 1.0, (1, 0), operation_id="w0"))
+    # While the write waits to be tried again, another branch observes a finished wait.
+    monkeypatch.setattr(pacing, "_sleep", lambda seconds: journal.observe_once(("w1", "WaitSucceeded"), lambda: found))
+    step = OperationRecord(
+        operation_id="s1", operation_type=OperationType.STEP, sub_type="Step", name="s", parent_id=None,
+        status=OperationStatus.SUCCEEDED,
+    )  # fmt: skip
+
+    journal.write(step, [JournalEvent("StepSucceeded", 1.0, (1, 2))])
+
+    assert len(requests) == 2 and requests[0] == requests[1]
+    assert journal.take_unwritten() == [found]  # carried by the next write instead
