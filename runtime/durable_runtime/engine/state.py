@@ -184,7 +184,7 @@ class InvocationState:
             raise InfrastructureFailure(error) from error
 
     def _may_wait(self, seconds: float) -> bool:
-        # A throttled write waits while the invocation keeps its margin before Lambda's time limit.
+        # A throttled or transiently failing write waits while the invocation keeps its margin before Lambda's limit.
         return self.writes_enabled and self.now() + seconds < self.ownership.deadline - self._margin
 
     # endregion
