@@ -97,7 +97,7 @@ INVOCATION_END_POSITION = 10**9 - 1
 EXECUTION_END_POSITION = 10**9
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JournalEvent:
     """One history event as recorded, before it is numbered.
 
@@ -145,7 +145,7 @@ class JournalEvent:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OperationRecord:
     """The current state of one operation, plus the history events it produced."""
 
