@@ -42,8 +42,9 @@ class PendingWrites:
     write is only an optimisation of what the history shows, so if it fails the start simply stays held back and
     rides on the operation's next write (whose failure, on the invocation's own thread, ends the invocation).
 
-    No lock is held across a journal write except the operation's own (`serial`): concurrent branches write
-    their own operations side by side, and the timer never keeps a branch from reading or writing.
+    No lock is held across a journal write except the operation's own (`serial`), and, by the timer, one only
+    `discard` waits for: concurrent branches write their own operations side by side, and the timer never keeps
+    a branch from reading or writing another operation.
     """
 
     def __init__(
