@@ -69,8 +69,12 @@ class PendingWrites:
         return self._serials[hash(operation_id) % _STRIPES]
 
     def hold_start(self, record: OperationRecord, events: list[JournalEvent]) -> None:
-        """Hold a start back; the linger timer writes it if the operation is still running by then."""
-        with self.serial(record.operation_id), self._lock:
+        """Hold a start back; the linger timer writes it if the operation is still running by then.
+
+        Not under the operation's lock (this is on every step's path): nothing else of this operation can be
+        held or being written now, since its previous write took whatever was held for it.
+        """
+        with self._lock:
             self._held[record.operation_id] = HeldWrite(record, events, held_at=self._clock())
             if self._timer is None and not self._stopped:
                 self._arm(self._linger)
