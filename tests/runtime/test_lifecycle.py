@@ -311,9 +311,12 @@ def test_a_redriven_map_whose_large_result_was_offloaded_is_decided_again_not_re
         state["broken"] = False
         runner.client.redrive_durable_execution(DurableExecutionArn=arn)
         result = runner.wait_for_result(arn)
+        kinds = _event_types(runner, arn)
 
     assert failed.status.value == "FAILED"
     assert result.status.value == "SUCCEEDED" and json.loads(result.result or "") == {"failed": 0, "seventh": "777"}
+    # The invocation that failed it only replayed (it never took the lease): the redrive still comes after it.
+    assert kinds.index("ExecutionFailed") < kinds.index("ExecutionRedriven") < kinds.index("ExecutionSucceeded")
 
 
 def test_a_timed_out_execution_redriven_gets_its_timeout_again_and_can_still_be_answered() -> None:

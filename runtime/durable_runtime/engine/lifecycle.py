@@ -47,9 +47,16 @@ def _reason(reason: str | None) -> str | None:
     return reason
 
 
-def _operator_event(record: ExecutionRecord, event_type: str, now: float, details: dict[str, Any]) -> JournalEvent:
+def _operator_event(last_seq: int, event_type: str, now: float, details: dict[str, Any]) -> JournalEvent:
     # After every event of the invocations so far, before those of the next one (time orders two such events).
-    return JournalEvent(event_type, now, (record.invocation_seq + 1, 0), details)
+    return JournalEvent(event_type, now, (last_seq + 1, 0), details)
+
+
+def _last_seq(services: EngineServices, key: str, record: ExecutionRecord) -> int:
+    """The last invocation any record shows: an invocation that never took the lease (one that only replayed)
+    records its events under the number after the lease's, so the lease's number alone can be one behind."""
+    on_record = max((event.order[0] for event in record.events), default=0)
+    return max(services.store.last_invocation_seq(key), record.invocation_seq, on_record)
 
 
 def pause(services: EngineServices, execution_arn: str, reason: str | None, timeout_paused: bool) -> None:
@@ -68,7 +75,7 @@ def pause(services: EngineServices, execution_arn: str, reason: str | None, time
     change = ExecutionChange(
         (ExecutionStatus.RUNNING,),
         ExecutionStatus.PAUSED,
-        events=(_operator_event(record, "ExecutionPaused", now, details),),
+        events=(_operator_event(_last_seq(services, arn.journal_key, record), "ExecutionPaused", now, details),),
         pause=info,
     )
     if not services.store.change_execution(arn.journal_key, change):
@@ -94,7 +101,7 @@ def resume(services: EngineServices, execution_arn: str, reason: str | None) -> 
     change = ExecutionChange(
         (ExecutionStatus.PAUSED,),
         ExecutionStatus.RUNNING,
-        events=(_operator_event(record, "ExecutionResumed", now, details),),
+        events=(_operator_event(_last_seq(services, arn.journal_key, record), "ExecutionResumed", now, details),),
         timeout_at=timeout_at,
         wake=wake.to_json(),
     )
@@ -192,7 +199,7 @@ def redrive(services: EngineServices, execution_arn: str, qualifier: str | None 
     change = ExecutionChange(
         _REDRIVABLE,
         ExecutionStatus.RUNNING,
-        events=(_operator_event(record, "ExecutionRedriven", now, details),),
+        events=(_operator_event(snapshot.last_invocation(), "ExecutionRedriven", now, details),),
         timeout_at=timeout_at,
         wake=ResumeRequest(new_arn, c.REASON_REDRIVEN).to_json(),
         reopen_as=(str(new_arn), version),
