@@ -142,6 +142,18 @@ def large_payloads(event: dict, ctx) -> dict:
 
 
 @durable_execution
+def large_map(event: dict, ctx) -> dict:
+    """A map whose result passes 256 KB: it goes to the payload bucket and the replay after the wait reads it."""
+
+    def item(child, value: int, index: int, values: list) -> str:
+        return child.step(PROBE.step(f"block-{value}", lambda _: str(value) * (100 * 1024)), name="block")
+
+    blocks: BatchResult[str] = ctx.map([1, 2, 3], item, name="blocks", config=MapConfig(max_concurrency=1))
+    ctx.wait(Duration.from_seconds(5), name="pause")
+    return {"sizes": [len(block) for block in blocks.get_results()], "first": blocks.get_results()[0][:1]}
+
+
+@durable_execution
 def wait_for_condition(event: dict, ctx) -> int:
     def check(state: int, check_context) -> int:
         return state + 1
@@ -211,6 +223,7 @@ WORKFLOWS = [
         plain_functions={"sweep-plain": plain_tax},
     ),
     Workflow("large_payloads", {"sweep-large": large_payloads}, {}, drive=_answer_large),
+    Workflow("large_map", {"sweep-large-map": large_map}, {}),
     Workflow("wait_for_condition", {"sweep-poll": wait_for_condition}, {}),
     Workflow("parallel", {"sweep-parallel": parallel}, {}),
 ]
