@@ -5,6 +5,8 @@
 - A long execution: N steps with a wait every 1,000; CPU of its last invocation and per step over all of them.
 
 `python bench/scale.py [map SIZES...] [long STEPS]` prints the figures; `make bench` records the default ones.
+`python bench/scale.py runner moto|memory map N | steps N` measures the local runner on the same handlers (the CPU
+of `runner.run`; minutes on moto for the largest sizes, so `make bench` leaves it out).
 """
 
 from __future__ import annotations
@@ -88,8 +90,27 @@ def measure(map_sizes: tuple[int, ...] = (1000, 10000), long_steps: int = 50000)
     return figures
 
 
+def runner_cpu_seconds(backend: str, kind: str, size: int) -> float:
+    """CPU of the local runner running a map of `size` items, or `size` steps with a wait every 1,000."""
+    from durable_runtime.execution import durable_execution
+    from durable_runtime.testing import DurableFunctionTestRunner
+
+    handler = _map_then_wait(size) if kind == "map" else _steps_with_waits(size, 1000)
+    with DurableFunctionTestRunner(durable_execution(handler), backend=backend) as runner:
+        started = time.process_time()
+        result = runner.run(input="{}", timeout=3600)
+        seconds = time.process_time() - started
+    if result.status.value != "SUCCEEDED":
+        raise RuntimeError(f"{kind} of {size} on {backend}: {result.status.value} {result.error}")
+    return seconds
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if args[:1] == ["runner"]:
+        _, backend, kind, size = args
+        print(f"runner {backend} {kind} {size}: {runner_cpu_seconds(backend, kind, int(size)):.1f} s CPU")
+        sys.exit(0)
     long_steps = int(args[args.index("long") + 1]) if "long" in args else None
     figures: dict[str, float] = {}
     for size in (int(a) for a in args[args.index("map") + 1 :] if a.isdigit()) if "map" in args else ():
