@@ -5,16 +5,24 @@ Prices are us-east-1 list prices (December 2026): DynamoDB on-demand $0.625 per 
 million read units, storage $0.25 and point-in-time recovery (on in the construct) $0.20 per GB-month; SQS $0.40 per
 million requests; EventBridge Scheduler $1.00 per million schedules fired; Lambda $0.20 per million requests.
 Lambda duration depends on the handler and is not priced. A record is kept for the execution's life plus its
-retention (`retention_days`, 14 by default): storage is priced for that long.
+retention (`retention_days`, 14 by default): storage is priced for that long, with the 100 bytes DynamoDB adds to
+every item it stores, in the table and in an index.
+
+Index writes follow DynamoDB's rules for a global secondary index: a write that creates an item carrying the index's
+partition key writes the index once; an update writes it once if it changes an attribute the index holds (its keys
+and projected attributes), twice if it changes an index key; any other update costs the index nothing.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from durable_runtime import contract
 from durable_runtime.config import Duration
 from durable_runtime.execution import durable_execution
 from durable_runtime.testing import DurableFunctionTestRunner
@@ -26,6 +34,7 @@ SQS_REQUEST_USD = 0.40e-6
 SCHEDULE_USD = 1.00e-6
 LAMBDA_REQUEST_USD = 0.20e-6
 RETENTION_DAYS = 14
+ITEM_OVERHEAD_BYTES = 100  # what DynamoDB adds to each stored item (table or index) for its storage billing
 _WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 _READS = {"GetItem", "Query", "BatchGetItem"}
 _SQS = {"SendMessage", "SendMessageBatch", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch", "DeleteMessage"}
@@ -51,34 +60,98 @@ def _item_bytes(item: dict[str, Any]) -> int:
     return sum(len(name.encode()) + value_bytes(value) for name, value in item.items())
 
 
+# Each index over execution records: its partition key, and every attribute it holds (keys and projection).
+_INDEXES = tuple(
+    (partition, {partition, contract.LIST_INDEX_SORT_KEY}, set(projected))
+    for _, partition, projected in contract.EXECUTION_INDEXES
+)
+_TABLE_KEYS = (contract.PARTITION_KEY, contract.SORT_KEY)
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One item written by one request: its key, what it changed, and whether a transaction wrote it."""
+
+    key: tuple[str, str]
+    operation: str
+    touched: frozenset[str]  # attributes an update sets or removes (every attribute for a put)
+    transactional: bool
+
+
 class _Requests:
-    """The runtime's calls, by operation, with the items each write wrote (by key) for sizing."""
+    """The runtime's calls, by operation, with the items each write wrote for sizing."""
 
     def __init__(self, runner: DurableFunctionTestRunner) -> None:
         self.calls: Counter[str] = Counter()
-        self.written_keys: list[tuple[str, str]] = []
+        self.writes: list[_Write] = []
         for client in (runner.dynamodb, runner.sqs, runner.scheduler, runner.s3):
             client.meta.events.register("provide-client-params", self._count)
 
     def _count(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self.calls[model.name] += 1
-        for key in _written_keys(model.name, params):
-            self.written_keys.append(key)
+        if model.name == "TransactWriteItems":
+            self.writes += [_write(*_transact_entry(entry), transactional=True) for entry in params["TransactItems"]]
+        elif model.name in ("PutItem", "UpdateItem", "DeleteItem"):
+            self.writes.append(_write(model.name, params, transactional=False))
 
 
-def _written_keys(operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
-    if operation == "TransactWriteItems":
-        return [key for entry in params["TransactItems"] for key in _written_keys(*_transact_entry(entry))]
+def _write(operation: str, params: dict[str, Any], transactional: bool) -> _Write:
+    item_key = params["Item"] if operation == "PutItem" else params["Key"]
+    key = (item_key[contract.PARTITION_KEY]["S"], item_key[contract.SORT_KEY]["S"])
     if operation == "PutItem":
-        return [(params["Item"]["pk"]["S"], params["Item"]["sk"]["S"])]
-    if operation in ("UpdateItem", "DeleteItem"):
-        return [(params["Key"]["pk"]["S"], params["Key"]["sk"]["S"])]
-    return []
+        touched = frozenset(params["Item"])
+    elif operation == "UpdateItem":
+        touched = _updated_attributes(params["UpdateExpression"], params.get("ExpressionAttributeNames", {}))
+    else:
+        touched = frozenset()
+    return _Write(key, operation, touched, transactional)
+
+
+def _updated_attributes(expression: str, names: dict[str, str]) -> frozenset[str]:
+    """The top-level attributes an update expression sets, removes, adds to or deletes from."""
+    clauses = re.split(r"\b(SET|REMOVE|ADD|DELETE)\b", expression)
+    paths: list[str] = []
+    for keyword, body in zip(clauses[1::2], clauses[2::2], strict=True):
+        if keyword == "SET":
+            paths += re.findall(r"([#\w.\[\]]+)\s*=", body)
+        else:
+            paths += [part.split()[0] for part in body.split(",") if part.strip()]
+    tops = (re.split(r"[.\[]", path.strip())[0] for path in paths)
+    return frozenset(names.get(top, top) for top in tops)
 
 
 def _transact_entry(entry: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     ((kind, params),) = entry.items()
     return {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}.get(kind, kind), params
+
+
+def _write_units(write: _Write, items: dict[tuple[str, str], dict[str, Any]]) -> int:
+    """The write units of one item written: the table's (by the item's final size, an upper bound for an item
+    that grew), doubled in a transaction, plus each index's by DynamoDB's rules."""
+    item = items.get(write.key, {})
+    units = math.ceil(max(_item_bytes(item), 1) / 1024) * (2 if write.transactional else 1)
+    for partition, keys, projected in _INDEXES:
+        if partition not in item and partition not in write.touched:
+            continue  # the item is not in this (sparse) index
+        if write.operation != "UpdateItem":
+            units += 1
+        elif write.touched & keys:
+            units += 2  # an index key set or changed: the old entry (if any) is deleted and the new one put
+        elif write.touched & projected:
+            units += 1
+    return units
+
+
+def _stored_bytes(items: list[dict[str, Any]]) -> int:
+    """What the journal keeps: every item and every index entry, each with DynamoDB's per-item overhead."""
+    stored = 0
+    for item in items:
+        stored += _item_bytes(item) + ITEM_OVERHEAD_BYTES
+        for partition, keys, projected in _INDEXES:
+            if partition in item:
+                held = {name: value for name, value in item.items() if name in {*keys, *projected, *_TABLE_KEYS}}
+                stored += _item_bytes(held) + ITEM_OVERHEAD_BYTES
+    return stored
 
 
 def measure_shape(handler: Callable[[Any, Any], Any], callback: bool = False) -> dict[str, float]:
@@ -89,22 +162,19 @@ def measure_shape(handler: Callable[[Any, Any], Any], callback: bool = False) ->
         if callback:
             runner.send_callback_success(runner.wait_for_callback(arn), b'"ok"')
         runner.wait_for_result(arn, timeout=120)
-        table = runner.environment["DURABLE_JOURNAL_TABLE"]
+        table = runner.environment[contract.ENV_JOURNAL_TABLE]
         items = runner._aws["dynamodb"].scan(TableName=table)["Items"]
         invocations = runner.local_lambda.invocations
-    sizes = {(item["pk"]["S"], item["sk"]["S"]): _item_bytes(item) for item in items}
-    # A write costs one unit per KB of the item written (its final size here: an upper bound for growing items);
-    # an execution record's write is copied to the listing index (one more unit).
-    units = sum(math.ceil(sizes.get(key, 1024) / 1024) + (key[1] == "EXEC") for key in requests.written_keys)
+    by_key = {(item[contract.PARTITION_KEY]["S"], item[contract.SORT_KEY]["S"]): item for item in items}
     calls = requests.calls
     return {
         "write_requests": sum(calls[name] for name in _WRITES),
-        "write_units": units,
+        "write_units": sum(_write_units(write, by_key) for write in requests.writes),
         "read_requests": sum(calls[name] for name in _READS),
         "sqs_requests": sum(calls[name] for name in _SQS),
         "schedules": calls["CreateSchedule"],
         "lambda_invocations": invocations,
-        "stored_bytes": sum(sizes.values()),
+        "stored_bytes": _stored_bytes(items),
     }
 
 
