@@ -22,6 +22,7 @@ from durable_runtime.config import (
     StepSemantics,
     WaitForCallbackConfig,
 )
+from durable_runtime.exceptions import CallbackError
 from durable_runtime.execution import durable_execution
 from durable_runtime.retries import RetryDecision, RetryPresets
 from durable_runtime.serdes import JsonSerDes
@@ -46,6 +47,8 @@ class Workflow:
     plain_functions: dict[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
     execution_timeout: int = 7 * 86_400
     reset: Callable[[], None] = lambda: None
+    # How the clean run ends (the runner's status: an execution that times out reads FAILED, as officially).
+    ends: str = "SUCCEEDED"
 
     @property
     def main(self) -> str:
@@ -187,6 +190,31 @@ def parallel(event: dict, ctx) -> list:
     return sorted(result.get_results())
 
 
+@durable_execution
+def unanswered(event: dict, ctx) -> dict:
+    """Callbacks nobody answers: one outlives its timeout (past 15 minutes: a schedule), one misses its heartbeat."""
+    outcomes = {}
+    for name, config in (
+        ("quiet", CallbackConfig(timeout=Duration.from_minutes(20))),
+        ("silent", CallbackConfig(timeout=Duration.from_hours(1), heartbeat_timeout=Duration.from_minutes(3))),
+    ):
+        callback = ctx.create_callback(name, config)
+        ctx.step(PROBE.step(f"send-{name}", lambda _, c=callback: c.callback_id), name=f"send-{name}")
+        try:
+            outcomes[name] = callback.result()
+        except CallbackError as error:
+            outcomes[name] = type(error).__name__
+    return outcomes
+
+
+@durable_execution
+def outlived(event: dict, ctx) -> dict:
+    """An execution that outlives its timeout while it waits for an answer that never comes."""
+    ctx.step(PROBE.step("begin", lambda _: "begun"), name="begin")
+    ctx.create_callback("never", CallbackConfig(timeout=Duration.from_hours(3))).result()
+    return {"unreachable": True}
+
+
 def _answer_fraud_review(answer: Answer) -> None:
     answer("fraud_review", b'{"decision": "approve"}')
 
@@ -226,6 +254,8 @@ WORKFLOWS = [
     Workflow("large_map", {"sweep-large-map": large_map}, {}),
     Workflow("wait_for_condition", {"sweep-poll": wait_for_condition}, {}),
     Workflow("parallel", {"sweep-parallel": parallel}, {}),
+    Workflow("unanswered", {"sweep-unanswered": unanswered}, {}),
+    Workflow("outlived", {"sweep-outlived": outlived}, {}, execution_timeout=3_600, ends="FAILED"),
 ]
 
 

@@ -269,13 +269,16 @@ class JournalSnapshot:
         return self._facts().last_invocation
 
     def has_news(self) -> bool:
-        """True when something was recorded after the last invocation ended (a callback completed, say).
+        """True when something was recorded after the last invocation ended (a callback completed, say), or that
+        invocation ended with an error.
 
         The invocation that finds such news records its own end even if it then suspends again, so the
-        history shows every invocation that acted on something; a duplicate resume finds no news.
+        history shows every invocation that acted on something; a duplicate resume finds no news. An invocation
+        that ended with an error (an outage, say) may have stopped before it set its timer: the one that follows
+        it sets it again and records its own end, after which duplicates find nothing to do.
         """
         facts = self._facts()
-        return facts.newest_news > facts.last_end
+        return facts.newest_news > facts.last_end or facts.last_end_failed
 
     def completed_invocations(self) -> set[int]:
         """The sequence numbers of invocations whose end is recorded."""
@@ -300,6 +303,7 @@ class _EventFacts:
     last_invocation: int
     completed: frozenset[int]
     last_end: tuple[int, int]  # the order of the last InvocationCompleted
+    last_end_failed: bool  # whether that invocation ended with an error
     newest_news: tuple[int, int]  # the order of the newest event other than the execution's own
     own_identity: frozenset[tuple[str | None, str]]
 
@@ -309,17 +313,21 @@ class _EventFacts:
         completed: set[int] = set()
         own_identity: set[tuple[str | None, str]] = set()
         last_end = newest_news = (0, 0)
+        last_end_failed = False
         for event in _every_event(snapshot):
             order, event_type = event.order, event.event_type
             last_invocation = max(last_invocation, order[0])
             if event_type == "InvocationCompleted":
                 completed.add(order[0])
-                last_end = max(last_end, order)
+                if order > last_end:
+                    last_end, last_end_failed = order, "Error" in event.details
             if order > newest_news and not event_type.startswith("Execution"):
                 newest_news = order
             if carries_own_identity(event):
                 own_identity.add((event.operation_id, event_type))
-        return cls(last_invocation, frozenset(completed), last_end, newest_news, frozenset(own_identity))
+        return cls(
+            last_invocation, frozenset(completed), last_end, last_end_failed, newest_news, frozenset(own_identity)
+        )
 
 
 def _every_event(snapshot: JournalSnapshot) -> Iterator[JournalEvent]:

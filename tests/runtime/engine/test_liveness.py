@@ -17,6 +17,7 @@ import pytest
 from durable_runtime.config import CallbackConfig, Duration, StepConfig, StepSemantics
 from durable_runtime.engine.envelope import ResumeRequest
 from durable_runtime.engine.ids import ExecutionArn
+from durable_runtime.exceptions import CallbackError
 from durable_runtime.execution import InvocationStatus, durable_execution
 from durable_runtime.retries import RetryPresets
 from durable_runtime.testing import DurableFunctionTestRunner, ProcessExit
@@ -369,3 +370,36 @@ def test_a_watchdog_landing_just_before_the_execution_timeout_ends_the_execution
         function(watchdog.to_event(), runner.local_lambda.context_for("test-function", "1", "early-watchdog"))
 
         assert runner.execution_status(arn) == "TIMED_OUT"
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "timeout"),
+    [("scheduler", "CreateSchedule", Duration.from_minutes(20)), ("sqs", "SendMessage", Duration.from_minutes(5))],
+    ids=["schedule", "queue"],
+)
+def test_a_callback_whose_timer_could_not_be_set_still_times_out(service: str, operation: str, timeout: Any) -> None:
+    """The callback is recorded by the time its id is sent (a step), before its timeout's timer is set at the
+    suspension. That call failing once ends the invocation with an error, recorded; its retry finds the callback
+    and the step recorded and nothing newer than that end. It used to take the retry for a duplicate and set no
+    timer: RUNNING forever, as nobody answers. Now an invocation after one that ended with an error sets the next
+    timer and records its end."""
+
+    @durable_execution
+    def handler(event: dict, ctx) -> str:
+        callback = ctx.create_callback("review", CallbackConfig(timeout=timeout))
+        ctx.step(lambda _: callback.callback_id, name="send-id")
+        try:
+            return f"decision: {callback.result()}"
+        except CallbackError as error:
+            return type(error).__name__
+
+    with DurableFunctionTestRunner(handler, execution_timeout=86_400) as runner:
+        runner.faults.fail_before(service, operation)
+        arn = runner.run_async(input="{}")
+        result = runner.wait_for_result(arn)
+        elapsed = _elapsed(runner, arn)
+        fired = list(runner.faults.fired)
+
+    assert fired, "the fault was never reached"
+    assert result.status == InvocationStatus.SUCCEEDED and result.result == '"CallbackTimeoutError"'
+    assert elapsed < timeout.to_seconds() + RECOVERY_BOUND_SECONDS
