@@ -16,6 +16,7 @@ from typing import Any
 
 from durable_runtime.callbacks.ids import decode
 from durable_runtime.engine.ids import ExecutionArn
+from durable_runtime.exceptions import ErrorObject
 from durable_runtime.journal.records import OperationStatus
 from durable_runtime.testing import DurableFunctionTestRunner, FaultPlan, InjectedFault, ProcessExit
 from durable_runtime.testing.exceptions import AwsApiException
@@ -99,7 +100,7 @@ def run(workflow: Workflow, fault: Fault | None = None) -> Outcome:
             lambda: runner.run_async(input_text(workflow), function_name=workflow.main, execution_name=EXECUTION_NAME),
             landed=lambda: _execution_exists(runner, arn),
         )
-        workflow.drive(lambda name, payload: _answer(runner, arn, name, payload))
+        workflow.drive(Outside(runner, arn))
         result = runner.wait_for_result(arn, timeout=120)
         return Outcome(
             status=result.status.value,
@@ -148,21 +149,65 @@ def _as_caller(call: Callable[[], Any], landed: Callable[[], bool]) -> Any:
     raise AssertionError("the caller's call failed three times")
 
 
-def _answer(runner: DurableFunctionTestRunner, arn: str, name: str, payload: bytes) -> None:
-    while not runner.issued_callback_ids(arn, name):
-        if _closed(runner, arn) or not runner.pump_once():
-            raise AssertionError(f"execution closed or stuck before issuing callback {name!r}")
-    callback_id = runner.issued_callback_ids(arn, name)[-1]
-    capability = decode(callback_id)
+class Outside:
+    """What the outside world does while an execution runs: answer, refuse or heartbeat its callbacks by name (once
+    each is issued, moving virtual time until it is), and let time pass. A call that fails is retried unless it
+    landed, as a caller that got an error would."""
 
-    def landed() -> bool:
-        record = runner._observer.services.store.get_operation(capability.journal_key, capability.operation_id)
-        return record is not None and record.status != OperationStatus.STARTED
+    def __init__(self, runner: DurableFunctionTestRunner, arn: str) -> None:
+        self._runner, self._arn = runner, arn
 
-    try:
-        _as_caller(lambda: runner.send_callback_success(callback_id, payload), landed)
-    except AwsApiException as refused:
-        raise AssertionError(f"the callback endpoint refused a valid completion: {refused}") from refused
+    def answer(self, name: str, payload: bytes) -> None:
+        """Complete the callback `name` with `payload`."""
+        callback_id = self._issued(name)
+        self._call(lambda: self._runner.send_callback_success(callback_id, payload), self._completed(callback_id))
+
+    def refuse(self, name: str, message: str) -> None:
+        """Fail the callback `name` with an error saying `message`."""
+        callback_id = self._issued(name)
+        error = ErrorObject(message, "Refused", None, None)
+        self._call(lambda: self._runner.send_callback_failure(callback_id, error), self._completed(callback_id))
+
+    def heartbeat(self, name: str) -> None:
+        """Tell the callback `name` that its answer is on its way (a repeated heartbeat does no harm)."""
+        callback_id = self._issued(name)
+        self._call(lambda: self._runner.send_callback_heartbeat(callback_id), lambda: False)
+
+    def idle(self, seconds: float) -> None:
+        """Let `seconds` of virtual time pass, running whatever falls due meanwhile."""
+        until = self._runner.clock.now() + seconds
+        while True:
+            while self._runner.pump_once(advance_time=False):
+                pass
+            upcoming = [moment for moment, _ in self._runner.upcoming()]
+            if not upcoming or min(upcoming) > until:
+                self._runner.clock.advance_to(until)
+                return
+            self._runner.pump_once()
+
+    def _issued(self, name: str) -> str:
+        runner = self._runner
+        while not runner.issued_callback_ids(self._arn, name):
+            if _closed(runner, self._arn) or not runner.pump_once():
+                raise AssertionError(f"execution closed or stuck before issuing callback {name!r}")
+        return runner.issued_callback_ids(self._arn, name)[-1]
+
+    def _completed(self, callback_id: str) -> Callable[[], bool]:
+        capability = decode(callback_id)
+
+        def landed() -> bool:
+            store = self._runner._observer.services.store
+            record = store.get_operation(capability.journal_key, capability.operation_id)
+            return record is not None and record.status != OperationStatus.STARTED
+
+        return landed
+
+    @staticmethod
+    def _call(call: Callable[[], Any], landed: Callable[[], bool]) -> None:
+        try:
+            _as_caller(call, landed)
+        except AwsApiException as refused:
+            raise AssertionError(f"the callback endpoint refused a valid call: {refused}") from refused
 
 
 def _execution_exists(runner: DurableFunctionTestRunner, arn: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durable_runtime.concurrency.models import BatchResult
 from durable_runtime.config import (
@@ -31,9 +31,8 @@ from examples import document_batch, fraud_review, order_workflow
 
 from .probe import PROBE
 
-# What the outside world does while an execution runs: `answer(name, payload)` completes the execution's callback
-# called `name` once it has been issued (waiting, and moving virtual time, until it is).
-Answer = Callable[[str, bytes], None]
+if TYPE_CHECKING:
+    from .sweep import Outside
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,8 @@ class Workflow:
     name: str
     functions: dict[str, Callable[[Any, Any], Any]]
     input: dict[str, Any]
-    drive: Callable[[Answer], None] = lambda answer: None
+    # What the outside world does while the execution runs (answer its callbacks, say).
+    drive: Callable[[Outside], None] = lambda outside: None
     plain_functions: dict[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
     execution_timeout: int = 7 * 86_400
     reset: Callable[[], None] = lambda: None
@@ -208,6 +208,22 @@ def unanswered(event: dict, ctx) -> dict:
 
 
 @durable_execution
+def answers(event: dict, ctx) -> dict:
+    """A callback refused by the outside world, then one kept alive by a heartbeat past its heartbeat timeout."""
+    refused = ctx.create_callback("refused", CallbackConfig(timeout=Duration.from_hours(1)))
+    ctx.step(PROBE.step("ask-refused", lambda _: refused.callback_id), name="ask-refused")
+    try:
+        first = refused.result()
+    except CallbackError as error:
+        first = f"{type(error).__name__}: {error}"
+    slow = ctx.create_callback(
+        "slow", CallbackConfig(timeout=Duration.from_hours(1), heartbeat_timeout=Duration.from_minutes(10))
+    )
+    ctx.step(PROBE.step("ask-slow", lambda _: slow.callback_id), name="ask-slow")
+    return {"refused": first, "slow": slow.result()}
+
+
+@durable_execution
 def outlived(event: dict, ctx) -> dict:
     """An execution that outlives its timeout while it waits for an answer that never comes."""
     ctx.step(PROBE.step("begin", lambda _: "begun"), name="begin")
@@ -215,17 +231,26 @@ def outlived(event: dict, ctx) -> dict:
     return {"unreachable": True}
 
 
-def _answer_fraud_review(answer: Answer) -> None:
-    answer("fraud_review", b'{"decision": "approve"}')
+def _answer_fraud_review(outside: Outside) -> None:
+    outside.answer("fraud_review", b'{"decision": "approve"}')
 
 
-def _answer_callbacks(answer: Answer) -> None:
-    answer("approval", b"approved")
-    answer("signature", b'{"by": "ada"}')
+def _answer_callbacks(outside: Outside) -> None:
+    outside.answer("approval", b"approved")
+    outside.answer("signature", b'{"by": "ada"}')
 
 
-def _answer_large(answer: Answer) -> None:
-    answer("large-answer", b"a" * (200 * 1024))
+def _refuse_then_heartbeat(outside: Outside) -> None:
+    outside.refuse("refused", "not today")
+    outside.heartbeat("slow")  # at once: the heartbeat timeout now runs from here
+    outside.idle(8 * 60)
+    outside.heartbeat("slow")
+    outside.idle(8 * 60)  # 16 minutes after the first heartbeat: without the second, the callback had timed out
+    outside.answer("slow", b"finally")
+
+
+def _answer_large(outside: Outside) -> None:
+    outside.answer("large-answer", b"a" * (200 * 1024))
 
 
 FRAUD_REVIEW = {"order_id": "o-7", "amount_cents": 990}
@@ -255,6 +280,7 @@ WORKFLOWS = [
     Workflow("wait_for_condition", {"sweep-poll": wait_for_condition}, {}),
     Workflow("parallel", {"sweep-parallel": parallel}, {}),
     Workflow("unanswered", {"sweep-unanswered": unanswered}, {}),
+    Workflow("answers", {"sweep-answers": answers}, {}, drive=_refuse_then_heartbeat),
     Workflow("outlived", {"sweep-outlived": outlived}, {}, execution_timeout=3_600, ends="FAILED"),
 ]
 
