@@ -151,8 +151,8 @@ def _as_caller(call: Callable[[], Any], landed: Callable[[], bool]) -> Any:
 
 class Outside:
     """What the outside world does while an execution runs: answer, refuse or heartbeat its callbacks by name (once
-    each is issued, moving virtual time until it is), and let time pass. A call that fails is retried unless it
-    landed, as a caller that got an error would."""
+    each is issued, moving virtual time until it is), pause, resume, stop or redrive it as an operator, and let time
+    pass. A call that fails is retried unless it landed, as a caller that got an error would."""
 
     def __init__(self, runner: DurableFunctionTestRunner, arn: str) -> None:
         self._runner, self._arn = runner, arn
@@ -173,6 +173,30 @@ class Outside:
         callback_id = self._issued(name)
         self._call(lambda: self._runner.send_callback_heartbeat(callback_id), lambda: False)
 
+    def pause(self) -> None:
+        """Pause the execution (as an operator would, through the client)."""
+        client = self._runner.client
+        self._call(lambda: client.pause_durable_execution(self._arn), lambda: self._status() in ("PAUSING", "PAUSED"))
+
+    def resume(self) -> None:
+        """Resume the paused execution."""
+        client = self._runner.client
+        self._call(lambda: client.resume_durable_execution(self._arn), lambda: self._status() == "RUNNING")
+
+    def stop(self) -> None:
+        """Stop the execution."""
+        client = self._runner.client
+        self._call(lambda: client.stop_durable_execution(self._arn), lambda: self._status() == "STOPPED")
+
+    def redrive_when_failed(self, fix: Callable[[], None]) -> None:
+        """Once the execution has failed, apply `fix` (a deployment, say) and redrive it."""
+        while self._status() != "FAILED":
+            if not self._runner.pump_once():
+                raise AssertionError(f"execution stuck {self._status()} before failing")
+        fix()
+        client = self._runner.client
+        self._call(lambda: client.redrive_durable_execution(self._arn), lambda: self._status() == "RUNNING")
+
     def idle(self, seconds: float) -> None:
         """Let `seconds` of virtual time pass, running whatever falls due meanwhile."""
         until = self._runner.clock.now() + seconds
@@ -192,6 +216,10 @@ class Outside:
                 raise AssertionError(f"execution closed or stuck before issuing callback {name!r}")
         return runner.issued_callback_ids(self._arn, name)[-1]
 
+    def _status(self) -> str:
+        record = self._runner._observer.services.store.get_execution(ExecutionArn.parse(self._arn).journal_key)
+        return "" if record is None else record.status.value
+
     def _completed(self, callback_id: str) -> Callable[[], bool]:
         capability = decode(callback_id)
 
@@ -207,7 +235,7 @@ class Outside:
         try:
             _as_caller(call, landed)
         except AwsApiException as refused:
-            raise AssertionError(f"the callback endpoint refused a valid call: {refused}") from refused
+            raise AssertionError(f"a valid call was refused: {refused}") from refused
 
 
 def _execution_exists(runner: DurableFunctionTestRunner, arn: str) -> bool:

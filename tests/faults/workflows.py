@@ -223,6 +223,55 @@ def answers(event: dict, ctx) -> dict:
     return {"refused": first, "slow": slow.result()}
 
 
+# Whether the operated workflow's gate step has been fixed (a deployment between its failure and its redrive).
+GATE = {"fixed": False}
+
+
+@durable_execution
+def operated(event: dict, ctx) -> dict:
+    """Paused by an operator during a wait and resumed after it was due; fails at a gate, is fixed and redriven."""
+
+    def gate(_) -> str:
+        if not GATE["fixed"]:
+            raise RuntimeError("the gate is broken")
+        return "through"
+
+    before = ctx.step(PROBE.step("before", lambda _: "before"), name="before")
+    ctx.wait(Duration.from_minutes(5), name="window")
+    through = ctx.step(PROBE.step("gate", gate), name="gate", config=StepConfig(retry_strategy=RetryPresets.none()))
+    return {"before": before, "gate": through}
+
+
+def _operate(outside: Outside) -> None:
+    outside.idle(60)  # the first step runs, and the execution waits
+    outside.pause()
+    outside.idle(10 * 60)  # the wait falls due while paused
+    outside.resume()
+    outside.redrive_when_failed(lambda: GATE.update(fixed=True))
+
+
+@durable_execution
+def stopped(event: dict, ctx) -> dict:
+    """Stopped by an operator while branches wait: on a timer, and on a callback nobody answers."""
+
+    def napping(child) -> str:
+        child.wait(Duration.from_hours(2), name="nap")
+        return "rested"
+
+    def asking(child) -> str:
+        question = child.create_callback("question", CallbackConfig(timeout=Duration.from_hours(6)))
+        child.step(PROBE.step("ask", lambda _: question.callback_id), name="ask")
+        return question.result()
+
+    ctx.step(PROBE.step("begin", lambda _: "begun"), name="begin")
+    return {"results": ctx.parallel([napping, asking], name="both").get_results()}
+
+
+def _stop(outside: Outside) -> None:
+    outside.idle(30 * 60)
+    outside.stop()
+
+
 @durable_execution
 def outlived(event: dict, ctx) -> dict:
     """An execution that outlives its timeout while it waits for an answer that never comes."""
@@ -281,6 +330,8 @@ WORKFLOWS = [
     Workflow("parallel", {"sweep-parallel": parallel}, {}),
     Workflow("unanswered", {"sweep-unanswered": unanswered}, {}),
     Workflow("answers", {"sweep-answers": answers}, {}, drive=_refuse_then_heartbeat),
+    Workflow("operated", {"sweep-operated": operated}, {}, drive=_operate, reset=lambda: GATE.update(fixed=False)),
+    Workflow("stopped", {"sweep-stopped": stopped}, {}, drive=_stop, ends="FAILED"),
     Workflow("outlived", {"sweep-outlived": outlived}, {}, execution_timeout=3_600, ends="FAILED"),
 ]
 
