@@ -223,6 +223,49 @@ def answers(event: dict, ctx) -> dict:
     return {"refused": first, "slow": slow.result()}
 
 
+def _every_twenty_minutes(error: Exception, attempt: int) -> RetryDecision:
+    return RetryDecision.retry(Duration.from_minutes(20)) if attempt < 3 else RetryDecision.no_retry()
+
+
+@durable_execution
+def setbacks(event: dict, ctx) -> dict:
+    """Retries 20 minutes apart (scheduled), a child context that gives up, a map that tolerates a failed item."""
+
+    def stubborn(step) -> int:
+        if step.attempt < 3:
+            raise RuntimeError(f"attempt {step.attempt} fails")
+        return step.attempt
+
+    def giving_up(child) -> str:
+        child.step(PROBE.step("inner", lambda _: "inner"), name="inner")
+        raise ValueError("the child gives up")
+
+    def item(child, value: int, index: int, values: list) -> int:
+        def body(_) -> int:
+            if value == 2:
+                raise ValueError("item 2 cannot be done")
+            return value * 10
+
+        no_retry = StepConfig(retry_strategy=RetryPresets.none())
+        return child.step(PROBE.step(f"item-{value}", body), name="item", config=no_retry)
+
+    retried = StepConfig(retry_strategy=_every_twenty_minutes)
+    attempts = ctx.step(PROBE.step("stubborn", stubborn), name="stubborn", config=retried)
+    try:
+        child = ctx.run_in_child_context(giving_up, name="child")
+    except Exception as error:  # noqa: BLE001 - the workflow reports what the child's failure surfaced as
+        child = f"{type(error).__name__}: {error}"
+    tolerant = MapConfig(completion_config=CompletionConfig(tolerated_failure_count=1))
+    mapped: BatchResult[int] = ctx.map([1, 2, 3], item, name="tolerant", config=tolerant)
+    return {
+        "attempts": attempts,
+        "child": child,
+        "mapped": mapped.get_results(),
+        "failed": mapped.failure_count,
+        "reason": str(mapped.completion_reason),
+    }
+
+
 # Whether the operated workflow's gate step has been fixed (a deployment between its failure and its redrive).
 GATE = {"fixed": False}
 
@@ -332,6 +375,7 @@ WORKFLOWS = [
     Workflow("answers", {"sweep-answers": answers}, {}, drive=_refuse_then_heartbeat),
     Workflow("operated", {"sweep-operated": operated}, {}, drive=_operate, reset=lambda: GATE.update(fixed=False)),
     Workflow("stopped", {"sweep-stopped": stopped}, {}, drive=_stop, ends="FAILED"),
+    Workflow("setbacks", {"sweep-setbacks": setbacks}, {}),
     Workflow("outlived", {"sweep-outlived": outlived}, {}, execution_timeout=3_600, ends="FAILED"),
 ]
 
