@@ -96,10 +96,16 @@ def run(workflow: Workflow, fault: Fault | None = None) -> Outcome:
         if fault is not None:
             fault.arm(runner)
         arn = str(ExecutionArn.for_new_execution(runner.local_lambda.arn(workflow.main), "1", EXECUTION_NAME))
-        _as_caller(
-            lambda: runner.run_async(input_text(workflow), function_name=workflow.main, execution_name=EXECUTION_NAME),
-            landed=lambda: _execution_exists(runner, arn),
-        )
+        if workflow.start == "event":
+            # The request id names the execution started by an ordinary event.
+            runner.local_lambda.enqueue(workflow.main, "1", workflow.input, EXECUTION_NAME)
+        else:
+            _as_caller(
+                lambda: runner.run_async(
+                    input_text(workflow), function_name=workflow.main, execution_name=EXECUTION_NAME
+                ),
+                landed=lambda: _execution_exists(runner, arn),
+            )
         workflow.drive(Outside(runner, arn))
         result = runner.wait_for_result(arn, timeout=120)
         return Outcome(

@@ -49,6 +49,10 @@ class Workflow:
     reset: Callable[[], None] = lambda: None
     # How the clean run ends (the runner's status: an execution that times out reads FAILED, as officially).
     ends: str = "SUCCEEDED"
+    # How the execution starts: "client" (DurableClient.start_execution, retried by its caller unless it landed)
+    # or "event" (an ordinary event invoking the function asynchronously, as S3 or EventBridge would: Lambda
+    # retries a failed delivery with the same request id, which names the execution).
+    start: str = "client"
 
     @property
     def main(self) -> str:
@@ -356,6 +360,13 @@ WORKFLOWS = [
         "order_workflow", {"order-workflow": order_workflow.handler}, ORDER, reset=order_workflow.payments.calls.clear
     ),
     Workflow("fraud_review", {"fraud-review": fraud_review.handler}, FRAUD_REVIEW, drive=_answer_fraud_review),
+    Workflow(
+        "order_by_event",
+        {"order-workflow": order_workflow.handler},
+        ORDER,
+        reset=order_workflow.payments.calls.clear,
+        start="event",
+    ),
     Workflow("document_batch", {"document-batch": document_batch.handler}, DOCUMENTS),
     Workflow("at_least_once", {"sweep-steps": at_least_once}, {}),
     Workflow("at_most_once", {"sweep-once": at_most_once}, {}),
