@@ -270,6 +270,36 @@ def setbacks(event: dict, ctx) -> dict:
     }
 
 
+@durable_execution
+def staggered(event: dict, ctx) -> list:
+    """Map items that each wait a different time (seconds to hours: the queue and schedules), two at a time, so
+    suspensions hold several waits and timers arrive for waits already over."""
+
+    def item(child, minutes: float, index: int, values: list) -> str:
+        child.wait(Duration.from_seconds(int(minutes * 60)), name="rest")
+        return child.step(PROBE.step(f"after-{index}", lambda _: f"{minutes} min"), name="after")
+
+    config = MapConfig(max_concurrency=2)
+    return ctx.map([0.1, 20, 1, 90, 0.5], item, name="staggered", config=config).get_results()
+
+
+@durable_execution
+def failing_child(event: dict, ctx) -> dict:
+    ctx.step(PROBE.step("child-work", lambda _: "worked"), name="work")
+    raise ValueError(f"the child refuses {event['n']}")
+
+
+@durable_execution
+def invoke_failure(event: dict, ctx) -> dict:
+    """A durable child that fails: the parent sees the failure and carries on."""
+    try:
+        answer = ctx.invoke("sweep-failing-child", {"n": 7}, name="call-failing")
+    except Exception as error:  # noqa: BLE001 - the workflow reports what the child's failure surfaced as
+        answer = f"{type(error).__name__}: {error}"
+    after = ctx.step(PROBE.step("after", lambda _: "after"), name="after")
+    return {"answer": answer, "after": after}
+
+
 # Whether the operated workflow's gate step has been fixed (a deployment between its failure and its redrive).
 GATE = {"fixed": False}
 
@@ -387,6 +417,8 @@ WORKFLOWS = [
     Workflow("operated", {"sweep-operated": operated}, {}, drive=_operate, reset=lambda: GATE.update(fixed=False)),
     Workflow("stopped", {"sweep-stopped": stopped}, {}, drive=_stop, ends="FAILED"),
     Workflow("setbacks", {"sweep-setbacks": setbacks}, {}),
+    Workflow("staggered", {"sweep-staggered": staggered}, {}),
+    Workflow("invoke_failure", {"sweep-invoke-failure": invoke_failure, "sweep-failing-child": failing_child}, {}),
     Workflow("outlived", {"sweep-outlived": outlived}, {}, execution_timeout=3_600, ends="FAILED"),
 ]
 
