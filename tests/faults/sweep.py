@@ -1,9 +1,10 @@
 """The fault sweep: run a workflow cleanly, then once per fault, and compare.
 
-A fault is one of: the process dies just before, or just after, the i-th AWS call of the clean run (boto3's
-calls and the local Lambda's Invoke/GetFunction); that call fails once with an error; or the d-th invocation is
-delivered twice at the same moment. The caller (the test, starting the execution and answering callbacks) is a
-process too: when it dies or its call fails, it retries only if its call did not land, as a caller that got an
+A fault is one of: the process dies just before, or just after, the i-th AWS call of the clean run (boto3's calls
+and the local Lambda's Invoke/GetFunction); that call fails once with an error; or the d-th invocation is delivered
+twice at the same moment, or once more ten minutes after it ended. After the execution ends, what is still on its
+way arrives too, and must change nothing. The caller (the test, starting the execution and answering callbacks) is
+a process too: when it dies or its call fails, it retries only if its call did not land, as a caller that got an
 error would; whatever landed must then be carried through by the engine alone.
 """
 
@@ -29,7 +30,11 @@ from .workflows import Workflow, input_text
 FUNCTION_TIMEOUT_SECONDS = 300
 RECOVERY_BOUND_SECONDS = FUNCTION_TIMEOUT_SECONDS + 2 * 60
 EXECUTION_NAME = "sweep"
-KINDS = ("crash-before", "crash-after", "fail", "duplicate")
+CALL_KINDS = ("crash-before", "crash-after", "fail")
+DELIVERY_KINDS = ("duplicate", "late-duplicate")
+KINDS = (*CALL_KINDS, *DELIVERY_KINDS)
+# A late duplicate comes this long after its first delivery ended (SQS redelivers after a visibility timeout).
+LATE_DUPLICATE_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,8 @@ class Fault:
 
     def describe(self) -> str:
         """A readable name for reports."""
-        if self.kind == "duplicate":
-            return f"duplicate delivery #{self.index}"
+        if self.kind in DELIVERY_KINDS:
+            return f"{self.kind} delivery #{self.index}"
         return f"{self.kind} call #{self.index} ({self.service}.{self.operation}, skip {self.skip})"
 
     def arm(self, runner: DurableFunctionTestRunner) -> None:
@@ -53,6 +58,8 @@ class Fault:
         plan = runner.faults
         if self.kind == "duplicate":
             plan.duplicate_delivery(self.index)
+        elif self.kind == "late-duplicate":
+            plan.redeliver_late(self.index, LATE_DUPLICATE_SECONDS)
         elif self.kind == "crash-before":
             plan.crash_before(self.service, self.operation, skip=self.skip)
         elif self.kind == "crash-after":
@@ -108,6 +115,8 @@ def run(workflow: Workflow, fault: Fault | None = None) -> Outcome:
             )
         workflow.drive(Outside(runner, arn))
         result = runner.wait_for_result(arn, timeout=120)
+        # What is still on its way (a late duplicate, timers set before the end) arrives, and must change nothing.
+        Outside(runner, arn).idle(LATE_DUPLICATE_SECONDS + 60)
         return Outcome(
             status=result.status.value,
             result=json.loads(result.result) if result.result else None,
@@ -122,7 +131,7 @@ def run(workflow: Workflow, fault: Fault | None = None) -> Outcome:
 
 def faults_of(clean: Outcome, kind: str) -> list[Fault]:
     """Every fault of `kind` the clean run allows: one per call, or one per delivery."""
-    if kind == "duplicate":
+    if kind in DELIVERY_KINDS:
         return [Fault(kind, index) for index in range(clean.deliveries)]
     faults = []
     for index, (service, operation) in enumerate(clean.calls):

@@ -1,10 +1,10 @@
 """Crash everywhere: every workflow ends as its clean run did, whatever single fault strikes, and soon.
 
-For each workflow, the clean run's AWS calls and deliveries are the boundaries. The default run samples them:
-the three call faults (crash before, crash after, fail once) take turns over three of every five calls, every
-kind of call gets at least one of them, and every third delivery is duplicated. `make test-faults`
-(DURABLE_FAULT_SWEEP=all) runs every fault at every boundary. With DURABLE_FAULT_REPORT set to a file, each test
-appends its figures (boundaries, runs, violations, worst recovery) as one JSON line.
+For each workflow, the clean run's AWS calls and deliveries are the boundaries. The default run samples them: the
+three call faults (crash before, crash after, fail once) take turns over three of every five calls, every kind of
+call gets at least one of them, and every third delivery is duplicated at once (another third, late). `make
+test-faults` (DURABLE_FAULT_SWEEP=all) runs every fault at every boundary. With DURABLE_FAULT_REPORT set to a file, each
+test appends its figures (boundaries, runs, violations, worst recovery) as one JSON line.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from .sweep import KINDS, Fault, Outcome, faults_of, run, violations
+from .sweep import CALL_KINDS, DELIVERY_KINDS, KINDS, Fault, Outcome, faults_of, run, violations
 from .workflows import WORKFLOWS, Workflow
 
 _EVERYTHING = os.environ.get("DURABLE_FAULT_SWEEP") == "all"
@@ -31,14 +31,14 @@ def _sample(faults: list[Fault], kind: str) -> list[Fault]:
     """All faults with DURABLE_FAULT_SWEEP=all; otherwise about a fifth of the boundaries, every kind of call once."""
     if _EVERYTHING:
         return faults
-    if kind == "duplicate":
-        return faults[::3]
-    phase = KINDS.index(kind)
+    if kind in DELIVERY_KINDS:
+        return faults[DELIVERY_KINDS.index(kind) :: 3]
+    phase = CALL_KINDS.index(kind)
     chosen = [fault for fault in faults if fault.index % 5 == phase]
-    covered = {(fault.service, fault.operation) for fault in faults if fault.index % 5 < len(KINDS) - 1}
+    covered = {(fault.service, fault.operation) for fault in faults if fault.index % 5 < len(CALL_KINDS)}
     # A kind of call the rotation missed gets the call faults in turn, from its first occurrence.
     missed = [fault for fault in faults if fault.skip == 0 and (fault.service, fault.operation) not in covered]
-    chosen += [fault for number, fault in enumerate(missed) if number % (len(KINDS) - 1) == phase]
+    chosen += [fault for number, fault in enumerate(missed) if number % len(CALL_KINDS) == phase]
     return sorted(set(chosen), key=lambda fault: fault.index)
 
 
@@ -77,7 +77,7 @@ def test_every_single_fault_ends_as_the_clean_run(name: str, kind: str) -> None:
             found.append(f"{fault.describe()}: {type(error).__name__}: {error}")
             continue
         worst = max(worst, outcome.elapsed - clean.elapsed)
-        idle += kind != "duplicate" and not outcome.fired
+        idle += kind not in DELIVERY_KINDS and not outcome.fired
         found.extend(f"{fault.describe()}: {problem}" for problem in violations(clean, outcome))
     _report(workflow, kind, len(boundaries), len(selected), found, worst, idle)
     assert not found, "\n".join(found)

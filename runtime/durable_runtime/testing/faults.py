@@ -56,6 +56,8 @@ class FaultPlan:
     crash_listeners: list[Callable[[], None]] = field(default_factory=list)
     # Invocations (numbered from 0 across every source, in the order they start) delivered twice at once.
     duplicated: set[int] = field(default_factory=set)
+    # Invocations delivered once more, this many virtual seconds after their first delivery ended.
+    redelivered: dict[int, float] = field(default_factory=dict)
 
     def crash_before(
         self, service: str, operation: str, *, skip: int = 0, times: int = 1, where: Where | None = None
@@ -81,6 +83,12 @@ class FaultPlan:
     def duplicate_delivery(self, number: int) -> FaultPlan:
         """Deliver the `number`-th invocation (from 0) twice at the same moment, with the same event and id."""
         self.duplicated.add(number)
+        return self
+
+    def redeliver_late(self, number: int, after_seconds: float = 600.0) -> FaultPlan:
+        """Deliver the `number`-th invocation (from 0) again, with the same event and id, `after_seconds` after
+        its first delivery ended: an at-least-once source's late duplicate."""
+        self.redelivered[number] = after_seconds
         return self
 
     def throttle(self, operation: str, times: int = 1) -> FaultPlan:

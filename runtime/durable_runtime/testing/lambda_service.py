@@ -244,7 +244,8 @@ class LocalLambda:
 
         Each invocation runs on its own thread, as a Lambda process would: a simulated crash stops it there. An
         invocation the fault plan duplicates is delivered twice at once, with the same event and request id, as
-        an at-least-once queue may do; the first copy's outcome is returned.
+        an at-least-once queue may do; the first copy's outcome is returned. One it redelivers late is queued
+        again, the same event and id, for later.
         """
         with self._lock:
             number = self.invocations
@@ -269,6 +270,8 @@ class LocalLambda:
         for failed, value in (outcome[0] for outcome in outcomes):
             if failed:
                 self.errors.append((event, value))
+        if number in self.faults.redelivered:
+            self.enqueue(function, version, event, request_id, delay=self.faults.redelivered[number])
         return outcomes[0][0]
 
     @staticmethod
