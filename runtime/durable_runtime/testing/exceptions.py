@@ -25,6 +25,7 @@ __all__ = [
     "IllegalStateException",
     "InvalidInvocationOutputError",
     "InvalidParameterValueException",
+    "InvocationTimeoutExceededError",
     "ResourceNotFoundException",
     "RuntimeException",
     "SerializationError",
@@ -54,6 +55,16 @@ class SerializationError(DurableFunctionsLocalRunnerError):
 
 class DurableFunctionsTestError(Exception):
     """A test's look-up found nothing, or a run could not be followed to its end."""
+
+
+class InvocationTimeoutExceededError(DurableFunctionsTestError):
+    """An invocation ran longer than its function's timeout in virtual time (a step that advanced the runner's
+    clock past it, say). Lambda would have stopped it there, so the run did not go as it would on AWS."""
+
+    def __init__(self, message: str, request_id: str, seconds: float) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+        self.seconds = seconds
 
 
 class InvalidInvocationOutputError(DurableFunctionsTestError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import logging
 import threading
 import uuid
 from collections import Counter
@@ -19,6 +20,8 @@ from .faults import FaultPlan
 
 if TYPE_CHECKING:
     from ..engine.services import EngineServices
+
+log = logging.getLogger("durable_runtime.testing")
 
 # Lambda retries a failed asynchronous invoke twice, about one and then two minutes later.
 ASYNC_RETRY_DELAYS = (60.0, 120.0)
@@ -72,6 +75,20 @@ class Delivery:
     attempt: int = field(compare=False, default=1)
 
 
+@dataclass(frozen=True)
+class Overrun:
+    """An invocation that ran longer than its function's timeout: on Lambda it would have been stopped."""
+
+    function: str
+    request_id: str
+    event_text: str
+    seconds: float
+
+    def concerns(self, execution_arn: str) -> bool:
+        """True if the invocation ran `execution_arn` (named in its event, or by its request id for a direct start)."""
+        return execution_arn in self.event_text or f"/durable-execution/{self.request_id}/" in execution_arn
+
+
 class LocalLambda:
     """Implements the engine's LambdaInvoker for local runs, and holds the invocations waiting to run."""
 
@@ -88,6 +105,8 @@ class LocalLambda:
         # Asynchronous invokes that failed after Lambda's retries, and every invocation that failed at all.
         self.failures: list[tuple[Delivery, BaseException]] = []
         self.errors: list[tuple[Any, BaseException]] = []
+        # Invocations that ran past the function's timeout in virtual time, which Lambda would have stopped.
+        self.overruns: list[Overrun] = []
         # The services an invocation of a function uses, when not the runner's (a function on another engine).
         self.services_of: Callable[[str], EngineServices | None] = lambda function: None
         # Invocations counted from 0 across every source (see FaultPlan.duplicate_delivery), and per function.
@@ -263,10 +282,16 @@ class LocalLambda:
             )
             for copy in range(copies)
         ]
+        started = self.clock.now()
         for worker in workers:
             worker.start()
         for worker in workers:
             worker.join()
+        ran = self.clock.now() - started
+        if ran > self.timeout_seconds:
+            self.overruns.append(Overrun(function, request_id, json.dumps(event, default=str), ran))
+            log.warning("invocation %s of %s ran %.0f s, past its %.0f s timeout", request_id, function, ran,
+                        self.timeout_seconds)  # fmt: skip
         for failed, value in (outcome[0] for outcome in outcomes):
             if failed:
                 self.errors.append((event, value))

@@ -26,7 +26,7 @@ from ..journal.payloads import S3PayloadStore
 from ..operations.callback import issued_callback_observers
 from .clock import VirtualClock, moto_on_virtual_time
 from .event_sources import MotoStreamReader, QueueEventSource, SchedulerService, StreamEventSource
-from .exceptions import api_exception_for_status
+from .exceptions import InvocationTimeoutExceededError, api_exception_for_status
 from .faults import FaultPlan, moto_with_throttling
 from .lambda_service import LocalLambda
 from .memory_world import MEMORY_ENVIRONMENT, MemoryBackend, NoSchedules
@@ -442,13 +442,33 @@ class LocalEngine:
         return whole
 
     def result(self, execution_arn: str) -> DurableFunctionTestResult:
-        """The result of a closed execution, its operations in the order they started."""
+        """The result of a closed execution, its operations in the order they started.
+
+        Raises InvocationTimeoutExceededError if an invocation of it ran past its function's timeout: the result
+        is not what Lambda, which stops such an invocation, would have given.
+        """
+        self._refuse_overruns(execution_arn)
         with self._pump_lock:
             # One read of the journal for all three views: most of a result's cost is moto serializing it.
             record = self._observer.get_durable_execution_record(DurableExecutionArn=execution_arn)
         self._restore_callback_ids(execution_arn, record["Events"])
         return DurableFunctionTestResult.from_execution_state(
             {"DurableExecutionArn": execution_arn, **record["Execution"]}, record["Operations"], record["Events"]
+        )
+
+    def _refuse_overruns(self, execution_arn: str) -> None:
+        overrun = next((over for over in self.local_lambda.overruns if over.concerns(execution_arn)), None)
+        if overrun is None:
+            return
+        timeout = self.local_lambda.timeout_seconds
+        raise InvocationTimeoutExceededError(
+            f"invocation {overrun.request_id} of {overrun.function} ran {overrun.seconds:.0f} s of virtual time, "
+            f"past the function's {timeout:.0f} s timeout: Lambda would have stopped it there, and an at-least-once "
+            "step it was running would run again on each retry. Give the function a longer timeout "
+            "(invocation_timeout here, the function's timeout when deployed) or split the work into steps that "
+            "each finish well within it (the engine suspends between operations before the time runs out)",
+            overrun.request_id,
+            overrun.seconds,
         )
 
     def hold(self, execution_arn: str) -> None:
