@@ -135,6 +135,19 @@ class FaultPlan:
         self._fire(service, operation, "after", params)
 
     def _fire(self, service: str, operation: str, when: str, params: Mapping[str, Any]) -> None:
+        rule = self._strike(service, operation, when, params)
+        if rule is None:
+            return
+        if not rule.kills_process:
+            raise InjectedFault(f"injected failure of {service}.{operation}")
+        # Outside the plan's lock: a listener stops writes under the engine's locks, which a thread waiting for
+        # the plan's lock (another invocation's call, a throttle check) may hold.
+        for listener in self.crash_listeners:
+            listener()
+        raise ProcessExit(f"injected crash {when} {service}.{operation}")
+
+    def _strike(self, service: str, operation: str, when: str, params: Mapping[str, Any]) -> _Rule | None:
+        """The rule that strikes this call, counted as fired; None if none does."""
         with self._lock:
             for rule in self._rules:
                 if (rule.service, rule.operation, rule.when) != (service, operation, when) or rule.remaining_hits <= 0:
@@ -147,11 +160,8 @@ class FaultPlan:
                 rule.remaining_hits -= 1
                 kind = "crash" if rule.kills_process else "failure"
                 self.fired.append(f"{kind} {when} {service}.{operation}")
-                if not rule.kills_process:
-                    raise InjectedFault(f"injected failure of {service}.{operation}")
-                for listener in self.crash_listeners:
-                    listener()
-                raise ProcessExit(f"injected crash {when} {service}.{operation}")
+                return rule
+        return None
 
     def throttle_response(self, request: Any) -> Any:
         """A ProvisionedThroughputExceededException response if this DynamoDB request is to be throttled."""
