@@ -162,8 +162,10 @@ def _finish(
     from ..engine.envelope import ResumeRequest
     from ..engine.ids import ExecutionArn
 
-    # Recorded between invocations: it sorts after everything the last invocation recorded.
-    next_invocation = max(services.store.last_invocation_seq(key), execution.invocation_seq) + 1
+    # Recorded between invocations: it sorts after everything the last invocation recorded, including an
+    # invocation that recorded the callback and died before it took the lease or recorded its end.
+    recorded_by = max((event.order[0] for event in record.events), default=0)
+    next_invocation = max(services.store.last_invocation_seq(key), execution.invocation_seq, recorded_by) + 1
     # The event is the record's end: one instant, however long the look-up above took.
     event = JournalEvent(event_type, updated.ended_at or services.clock.now(), (next_invocation, 0), details)
     # The completion carries the execution's resume as an outbox entry: the journal's stream delivers it once the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..journal.payloads import RESULT_OF_RECORD, read_event_payload
@@ -53,7 +54,52 @@ def collect_events(snapshot: JournalSnapshot) -> list[tuple[JournalEvent, dict[s
         collected.append((event, identity))
     # Events recorded outside an invocation (a callback completed) share a position; time orders them.
     collected.sort(key=lambda pair: (pair[0].order, pair[0].timestamp))
-    return collected
+    return _starts_first(collected)
+
+
+Collected = list[tuple["JournalEvent", dict[str, str | None]]]
+
+
+def _starts_first(collected: Collected) -> Collected:
+    """Put each operation's start before anything of it or inside it, where a crash left them out of order.
+
+    A context's start is held until something makes it durable (its end, usually). If the invocation dies first,
+    what its children recorded stays and the start is lost: the next invocation starts the context again, later
+    than its children's events. It had started before them; the history shows it there, at their time.
+    """
+    first: dict[str, int] = {}
+    parent_of: dict[str, str | None] = {}
+    for index, (_, identity) in enumerate(collected):
+        operation = identity.get("Id")
+        if operation is not None and "ParentId" in identity and operation not in first:
+            first[operation] = index
+            parent_of[operation] = identity.get("ParentId")
+    # The earliest event of each operation or of anything inside it, found walking up from each event.
+    earliest: dict[str, int] = {}
+    for index, (_, identity) in enumerate(collected):
+        operation = identity.get("Id") if "ParentId" in identity else None
+        while operation is not None and operation not in earliest:
+            earliest[operation] = index
+            operation = parent_of.get(operation)
+    moved = {
+        first[operation]: anchor
+        for operation, anchor in earliest.items()
+        if anchor < first[operation] and collected[first[operation]][0].event_type.endswith("Started")
+    }
+    if not moved:
+        return collected
+    before: dict[int, list[int]] = {}
+    for start, anchor in sorted(moved.items()):  # outer contexts started first, so they come first
+        before.setdefault(anchor, []).append(start)
+    ordered: Collected = []
+    for index, pair in enumerate(collected):
+        if index in moved:
+            continue
+        for start in before.get(index, ()):
+            event, identity = collected[start]
+            ordered.append((replace(event, timestamp=min(event.timestamp, pair[0].timestamp)), identity))
+        ordered.append(pair)
+    return ordered
 
 
 def render_history(

@@ -16,7 +16,7 @@ from .clock import is_due
 from .envelope import ResumeRequest
 from .ids import ExecutionArn
 from .metrics import emit
-from .ownership import Ownership
+from .ownership import LEASE_SECONDS, Ownership
 from .state import InfrastructureFailure, InvocationAbandoned, InvocationState
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def run_invocation(
         if now < (execution.lease_until or 0.0):
             _recheck_later(services, request, execution.lease_until or now)
             return InvocationOutcome(execution.arn, "PENDING")
-        _record_lost_invocation(services, key, execution, leased)
+        _record_lost_invocation(services, key, execution, leased, snapshot)
     last_invocation = snapshot.last_invocation()
     if last_invocation == 0:
         emit(c.METRIC_EXECUTIONS_STARTED, request.execution_arn.function_name)
@@ -448,18 +448,26 @@ def parent_wake(execution: ExecutionRecord) -> str | None:
     return ResumeRequest(parent, c.REASON_CHILD_COMPLETED, operation_id=execution.parent_operation_id).to_json()
 
 
-def _record_lost_invocation(services: EngineServices, key: str, execution: ExecutionRecord, seq: int) -> None:
-    """The invocation holding the execution died without saying so: record that, as Lambda reports it."""
+def _record_lost_invocation(
+    services: EngineServices, key: str, execution: ExecutionRecord, seq: int, snapshot: JournalSnapshot
+) -> None:
+    """The invocation holding the execution died without saying so: record that, as Lambda reports it.
+
+    It ended some time after its last sign of life (the last thing it recorded, or the last time it took or
+    renewed the lease) and before now; the event takes the former, which keeps the history's time in order with
+    what was recorded after it died (a callback's answer, say).
+    """
+    now = services.clock.now()
+    renewed = (execution.lease_until or now) - LEASE_SECONDS
+    last_seen = max(snapshot.last_sign_of_life(seq) or renewed, renewed)
     error = ErrorObject(
         "the invocation ended without completing: the process exited, ran out of memory or hit the time limit",
         CRASH_ERROR_TYPE,
         None,
         None,
     )
-    now = services.clock.now()
-    event = JournalEvent(
-        "InvocationCompleted", now, (seq, INVOCATION_END_POSITION), {"Error": {"Payload": error.to_dict()}}
-    )
+    details = {"Error": {"Payload": error.to_dict()}}
+    event = JournalEvent("InvocationCompleted", min(now, last_seen), (seq, INVOCATION_END_POSITION), details)
     services.store.write_invocation(key, seq, [event], int(execution.timeout_at + execution.retention_days * 86_400))
     log.warning("recorded lost invocation %s of %s", seq, execution.arn)
 

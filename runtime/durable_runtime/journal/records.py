@@ -284,6 +284,12 @@ class JournalSnapshot:
         """The sequence numbers of invocations whose end is recorded."""
         return set(self._facts().completed)
 
+    def last_sign_of_life(self, seq: int) -> float | None:
+        """When invocation `seq` last recorded something (None if it recorded nothing): a rare question, of an
+        invocation that died, answered by a walk over the events."""
+        times = [event.timestamp for event in _every_event(self) if event.order[0] == seq]
+        return max(times, default=None)
+
     def events_with_own_identity(self) -> set[tuple[str | None, str]]:
         """(operation id, event type) of every event stored on a record other than its operation's."""
         return set(self._facts().own_identity)
