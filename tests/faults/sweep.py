@@ -80,6 +80,7 @@ class Outcome:
     deliveries: int = 0
     probe: list[str] = field(default_factory=list)
     fired: list[str] = field(default_factory=list)
+    history: list[str] = field(default_factory=list)  # what is wrong with its history (history_problems)
 
 
 def run(workflow: Workflow, *faults: Fault) -> Outcome:
@@ -121,12 +122,49 @@ def run(workflow: Workflow, *faults: Fault) -> Outcome:
             status=result.status.value,
             result=json.loads(result.result) if result.result else None,
             operations=_operations(runner, arn),
+            history=history_problems(runner._observer.get_durable_execution_history(DurableExecutionArn=arn)["Events"]),
             elapsed=_elapsed(runner, arn),
             calls=list(runner.faults.calls),
             deliveries=runner.local_lambda.invocations,
             probe=PROBE.violations(),
             fired=list(runner.faults.fired),
         )
+
+
+_CLOSINGS = ("ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionStopped")
+
+
+def history_problems(events: list[dict[str, Any]]) -> list[str]:
+    """What is wrong with a closed execution's history, whatever faults it went through: ids in sequence, time
+    never going back, the execution's start first and its close last (an earlier close only if a redrive followed
+    it), each operation starting before anything else of it and nothing of it after its success, and nothing
+    inside a context before the context started."""
+    problems: list[str] = []
+    types = [event["EventType"] for event in events]
+    if [event["EventId"] for event in events] != list(range(1, len(events) + 1)):
+        problems.append("event ids are not 1..n in order")
+    times = [event["EventTimestamp"] for event in events]
+    problems += [f"event {n + 2} ({types[n + 1]}) is earlier than the one before" for n in range(len(times) - 1)
+                 if times[n + 1] < times[n]]  # fmt: skip
+    if not types or types[0] != "ExecutionStarted" or types[-1] not in _CLOSINGS:
+        problems.append(f"the history runs {types[:1]} .. {types[-1:]}")
+    early = [n for n, kind in enumerate(types[:-1]) if kind in _CLOSINGS and types[n + 1] != "ExecutionRedriven"]
+    problems += [f"event {n + 1} ({types[n]}) closes the execution early, and no redrive follows" for n in early]
+    seen: dict[str, str] = {}
+    for event in events:
+        kind, operation = event["EventType"], event.get("Id")
+        if kind.startswith(("Execution", "Invocation")) or operation is None:
+            continue
+        if operation not in seen and not kind.endswith("Started"):
+            problems.append(f"event {event['EventId']} ({kind} {event.get('Name')}) before its operation started")
+        # A wait_for_condition records each check as a success of its step; only its last one ends it.
+        if seen.get(operation, "").endswith("Succeeded") and event.get("SubType") != "WaitForCondition":
+            problems.append(f"event {event['EventId']} ({kind} {event.get('Name')}) after its operation succeeded")
+        parent = event.get("ParentId")
+        if parent is not None and parent not in seen:
+            problems.append(f"event {event['EventId']} ({kind} {event.get('Name')}) before its context started")
+        seen[operation] = kind
+    return problems
 
 
 def faults_of(clean: Outcome, kind: str) -> list[Fault]:
@@ -143,6 +181,7 @@ def faults_of(clean: Outcome, kind: str) -> list[Fault]:
 def violations(clean: Outcome, faulted: Outcome, faults: int = 1) -> list[str]:
     """How the faulted run differs from the clean one where it must not (each fault may cost one recovery)."""
     found = [f"probe: {problem}" for problem in faulted.probe]
+    found += [f"history: {problem}" for problem in faulted.history[:3]]
     if (faulted.status, faulted.result) != (clean.status, clean.result):
         found.append(f"ended {faulted.status} {str(faulted.result)[:200]}, clean run {clean.status}")
     if faulted.operations != clean.operations:

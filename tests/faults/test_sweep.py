@@ -66,7 +66,8 @@ def _report(
 @pytest.mark.parametrize("name", list(_BY_NAME))
 def test_every_single_fault_ends_as_the_clean_run(name: str, kind: str) -> None:
     workflow, clean = _BY_NAME[name], _clean(name)
-    assert clean.status == workflow.ends and not clean.probe, (clean.status, clean.probe)
+    assert clean.status == workflow.ends, clean.status
+    assert not clean.probe and not clean.history, (clean.probe, clean.history)
     boundaries = faults_of(clean, kind)
     found: list[str] = []
     worst, idle = 0.0, 0
