@@ -81,16 +81,19 @@ def _starts_first(collected: Collected) -> Collected:
         while operation is not None and operation not in earliest:
             earliest[operation] = index
             operation = parent_of.get(operation)
-    moved = {
-        first[operation]: anchor
+    late = [
+        operation
         for operation, anchor in earliest.items()
         if anchor < first[operation] and collected[first[operation]][0].event_type.endswith("Started")
-    }
-    if not moved:
+    ]
+    if not late:
         return collected
+    moved = {first[operation]: earliest[operation] for operation in late}
     before: dict[int, list[int]] = {}
-    for start, anchor in sorted(moved.items()):  # outer contexts started first, so they come first
-        before.setdefault(anchor, []).append(start)
+    # Starts moved before the same event are of contexts nested in one another: outermost first (an outer one
+    # may have been started again after an inner one, if its start was lost twice).
+    for operation in sorted(late, key=lambda operation: _depth(operation, parent_of)):
+        before.setdefault(earliest[operation], []).append(first[operation])
     ordered: Collected = []
     for index, pair in enumerate(collected):
         if index in moved:
@@ -132,6 +135,13 @@ def render_history(
         rendered[f"{event.event_type}Details"] = details
         events.append(rendered)
     return events
+
+
+def _depth(operation: str, parent_of: dict[str, str | None]) -> int:
+    depth, parent = 0, parent_of.get(operation)
+    while parent is not None:
+        depth, parent = depth + 1, parent_of.get(parent)
+    return depth
 
 
 def _record_result(snapshot: JournalSnapshot, operation_id: str | None, services: EngineServices) -> str | None:

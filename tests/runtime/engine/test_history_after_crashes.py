@@ -105,3 +105,41 @@ def test_a_lost_invocation_ends_in_the_history_before_what_came_after_it() -> No
     assert result.status == InvocationStatus.SUCCEEDED
     assert any("Error" in event.get("InvocationCompletedDetails", {}) for event in events), "no lost invocation"
     assert _problems(events) == []
+
+
+def test_contexts_whose_starts_were_lost_twice_start_outermost_first() -> None:
+    """An outer context's start lost in two crashes is started again after an inner one's: both move before the
+    step inside them, outer first, at the step's time."""
+    from durable_runtime.engine.history import collect_events
+    from durable_runtime.journal.records import (
+        JournalEvent,
+        JournalSnapshot,
+        OperationRecord,
+        OperationStatus,
+        OperationType,
+    )
+
+    def context(operation: str, parent: str | None, order: tuple[int, int], at: float) -> OperationRecord:
+        started = JournalEvent("ContextStarted", at, order)
+        return OperationRecord(operation, OperationType.CONTEXT, "Map", operation, parent, OperationStatus.STARTED,
+                               events=(started,))  # fmt: skip
+
+    step = OperationRecord(
+        "step", OperationType.STEP, "Step", "step", "inner", OperationStatus.SUCCEEDED,
+        events=(JournalEvent("StepStarted", 10.0, (1, 5)), JournalEvent("StepSucceeded", 10.0, (1, 6))),
+    )  # fmt: skip
+    operations = {
+        "outer": context("outer", None, (3, 1), 70.0),
+        "inner": context("inner", "outer", (2, 10), 40.0),
+        "step": step,
+    }
+    snapshot = JournalSnapshot(execution=None, input_payload=None, operations=operations, invocations={})
+
+    ordered = [(event.event_type, identity["Id"], event.timestamp) for event, identity in collect_events(snapshot)]
+
+    assert ordered == [
+        ("ContextStarted", "outer", 10.0),
+        ("ContextStarted", "inner", 10.0),
+        ("StepStarted", "step", 10.0),
+        ("StepSucceeded", "step", 10.0),
+    ]
