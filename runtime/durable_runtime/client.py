@@ -86,7 +86,10 @@ class DurableClient:
         now = self.services.clock.now()
         error = ErrorObject.from_dict(Error) if Error else None
         details = {"Error": {"Payload": error.to_dict()}} if error else {}
-        event = JournalEvent("ExecutionStopped", now, (record.invocation_seq + 1, EXECUTION_END_POSITION), details)
+        # After every event recorded so far, an invocation's that never took the lease included (its events carry
+        # the number after the lease's): the journal's own answer, one read of it.
+        last_invocation = self.services.store.load(arn.journal_key).last_invocation()
+        event = JournalEvent("ExecutionStopped", now, (last_invocation + 1, EXECUTION_END_POSITION), details)
         _, _, stored_error, error_ref, known = fit_outcome(self.services.payloads, arn.journal_key, "stop", None, error)
         closed = self.services.store.close_execution(
             arn.journal_key,

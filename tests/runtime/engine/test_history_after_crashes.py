@@ -41,6 +41,18 @@ def _answer_as_soon_as_issued(runner: DurableFunctionTestRunner, arn: str, name:
     runner.send_callback_success(runner.issued_callback_ids(arn, name)[-1], answer)
 
 
+def _run_until(runner: DurableFunctionTestRunner, until: float) -> None:
+    """Step the runner by hand through everything due before `until` (virtual time)."""
+    runner.take_over()
+    while True:
+        while runner.pump_once(advance_time=False):
+            pass
+        upcoming = [moment for moment, _ in runner.upcoming()]
+        if not upcoming or min(upcoming) >= until:
+            return
+        runner.pump_once()
+
+
 def test_a_map_whose_start_was_lost_in_a_crash_still_starts_before_its_items() -> None:
     """The map's start is held until it ends; the process dies after an item was recorded. The next invocation
     starts the map again, after that item's events: the history shows the map started first, at their time."""
@@ -143,3 +155,25 @@ def test_contexts_whose_starts_were_lost_twice_start_outermost_first() -> None:
         ("StepStarted", "step", 10.0),
         ("StepSucceeded", "step", 10.0),
     ]
+
+
+def test_a_stop_comes_after_what_invocations_that_never_took_the_lease_recorded() -> None:
+    """Invocations that only start waits never take the lease; their events carry the numbers after it. A stop
+    numbered from the lease alone sorted before them, so the history did not end with the stop."""
+
+    @durable_execution
+    def handler(event: dict, ctx) -> str:
+        ctx.step(lambda _: "begun", name="begin")  # the only invocation that takes the lease
+        for minute in range(3):
+            ctx.wait(Duration.from_minutes(1), name=f"pause-{minute}")
+        ctx.wait(Duration.from_hours(2), name="long")
+        return "never"
+
+    with DurableFunctionTestRunner(handler, execution_timeout=86_400) as runner:
+        arn = runner.run_async(input="{}")
+        _run_until(runner, runner.clock.now() + 600)  # the short waits are over; the long one has begun
+        runner.client.stop_durable_execution(DurableExecutionArn=arn)
+        events = runner.get_execution_history(arn)["Events"]
+
+    assert events[-1]["EventType"] == "ExecutionStopped"
+    assert _problems(events) == []
