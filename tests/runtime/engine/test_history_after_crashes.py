@@ -76,17 +76,18 @@ def test_a_map_whose_start_was_lost_in_a_crash_still_starts_before_its_items() -
     assert kinds.index(("ContextStarted", "doubling")) < kinds.index(("StepStarted", "double-1"))
 
 
+@durable_execution
+def _ask_for_approval(event: dict, ctx) -> str:
+    approval = ctx.create_callback("approval", CallbackConfig(timeout=Duration.from_hours(1)))
+    ctx.step(lambda _: approval.callback_id, name="notify")
+    return f"decision: {approval.result()}"
+
+
 def test_an_answer_to_a_callback_whose_invocation_died_comes_after_the_callback_started() -> None:
     """The invocation records the callback, then dies before it takes the lease (at the step after it); the
     answer arrives meanwhile. It used to be numbered before the callback's own start."""
 
-    @durable_execution
-    def handler(event: dict, ctx) -> str:
-        approval = ctx.create_callback("approval", CallbackConfig(timeout=Duration.from_hours(1)))
-        ctx.step(lambda _: approval.callback_id, name="notify")
-        return f"decision: {approval.result()}"
-
-    with DurableFunctionTestRunner(handler) as runner:
+    with DurableFunctionTestRunner(_ask_for_approval) as runner:
         runner.faults.crash_before("dynamodb", "UpdateItem")  # the lease, taken before the first step runs
         arn = runner.run_async(input="{}")
         _answer_as_soon_as_issued(runner, arn, "approval", b"yes")
@@ -101,13 +102,7 @@ def test_a_lost_invocation_ends_in_the_history_before_what_came_after_it() -> No
     """The invocation dies holding the lease; the callback is answered at once; the loss is noticed a minute later.
     The lost invocation's end is placed at its last sign of life, not at the time it was noticed."""
 
-    @durable_execution
-    def handler(event: dict, ctx) -> str:
-        approval = ctx.create_callback("approval", CallbackConfig(timeout=Duration.from_hours(1)))
-        ctx.step(lambda _: approval.callback_id, name="notify")
-        return f"decision: {approval.result()}"
-
-    with DurableFunctionTestRunner(handler) as runner:
+    with DurableFunctionTestRunner(_ask_for_approval) as runner:
         runner.faults.crash_after("dynamodb", "PutItem", where=_writes_item("notify"))
         arn = runner.run_async(input="{}")
         _answer_as_soon_as_issued(runner, arn, "approval", b"yes")
