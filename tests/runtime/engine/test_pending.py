@@ -26,8 +26,7 @@ class _Clock:
 
 
 def test_only_starts_held_a_linger_long_are_written_early_the_rest_wait_their_turn() -> None:
-    clock, written = _Clock(), []
-    pending = PendingWrites(0.25, lambda held: written.append(held.record.operation_id), clock)
+    clock, written, pending = _recording_pending()
     try:
         pending.hold_start(_start("old"), [])
         clock.now += 0.2
@@ -48,8 +47,7 @@ def test_only_starts_held_a_linger_long_are_written_early_the_rest_wait_their_tu
 
 
 def test_a_final_write_is_never_written_early() -> None:
-    clock, written = _Clock(), []
-    pending = PendingWrites(0.25, lambda held: written.append(held.record.operation_id), clock)
+    clock, written, pending = _recording_pending()
     try:
         pending.hold_final(_start("wait"), [])
         pending.hold_start(_start("step"), [])
@@ -59,6 +57,12 @@ def test_a_final_write_is_never_written_early() -> None:
         assert [held.record.operation_id for held in pending.drain()] == ["wait"]
     finally:
         pending.discard()
+
+
+def _recording_pending() -> tuple[_Clock, list[str], PendingWrites]:
+    """Pending writes on a hand-moved clock whose early writes only note the operation written."""
+    clock, written = _Clock(), []
+    return clock, written, PendingWrites(0.25, lambda held: written.append(held.record.operation_id), clock)
 
 
 def _blocking_writer(written: list[str]) -> tuple[threading.Event, threading.Event, object]:
@@ -97,8 +101,7 @@ def test_a_slow_early_write_holds_up_no_other_operation() -> None:
 
 
 def test_a_start_its_operation_is_writing_is_not_also_written_early() -> None:
-    clock, written = _Clock(), []
-    pending = PendingWrites(0.25, lambda held: written.append(held.record.operation_id), clock)
+    clock, written, pending = _recording_pending()
     try:
         pending.hold_start(_start("step"), [])
         clock.now += 1
