@@ -78,7 +78,12 @@ class DurableClient:
         from .journal.records import EXECUTION_END_POSITION, JournalEvent
 
         arn = ExecutionArn.parse(DurableExecutionArn)
-        record = self._execution(arn)
+        # The whole journal, not the execution record alone: the stop is numbered after every event recorded so
+        # far, an invocation's that never took the lease included (its events carry the number after the lease's).
+        snapshot = self.services.store.load(arn.journal_key)
+        record = snapshot.execution
+        if record is None:
+            raise ResourceNotFoundException(f"no durable execution {arn}")
         if record.status.is_closed:
             raise ResourceConflictException(
                 f"execution {DurableExecutionArn} is already {record.status.value}; nothing to stop"
@@ -86,10 +91,7 @@ class DurableClient:
         now = self.services.clock.now()
         error = ErrorObject.from_dict(Error) if Error else None
         details = {"Error": {"Payload": error.to_dict()}} if error else {}
-        # After every event recorded so far, an invocation's that never took the lease included (its events carry
-        # the number after the lease's): the journal's own answer, one read of it.
-        last_invocation = self.services.store.load(arn.journal_key).last_invocation()
-        event = JournalEvent("ExecutionStopped", now, (last_invocation + 1, EXECUTION_END_POSITION), details)
+        event = JournalEvent("ExecutionStopped", now, (snapshot.last_invocation() + 1, EXECUTION_END_POSITION), details)
         _, _, stored_error, error_ref, known = fit_outcome(self.services.payloads, arn.journal_key, "stop", None, error)
         closed = self.services.store.close_execution(
             arn.journal_key,

@@ -168,3 +168,15 @@ def test_executions_are_found_by_their_business_key() -> None:
     assert elsewhere["DurableExecutionArn"] not in str(found)
     assert [e["DurableExecutionArn"] for e in newest["DurableExecutions"]] == [second["DurableExecutionArn"]]
     assert described["BusinessKey"] == "order-1234"
+
+
+def test_stopping_an_execution_that_does_not_exist_says_so_and_writes_nothing() -> None:
+    with DurableFunctionTestRunner(_greeter) as runner:
+        arn = runner.client.start_execution("test-function", '{"name": "Ada"}', "order-4")["DurableExecutionArn"]
+        unknown = arn.replace("order-4", "order-404")
+        before = runner.scan_table()
+        with pytest.raises(ResourceNotFoundException, match="no durable execution"):
+            runner.client.stop_durable_execution(DurableExecutionArn=unknown)
+        after = runner.scan_table()
+
+    assert after == before
